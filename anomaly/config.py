@@ -1,0 +1,73 @@
+"""Every hyper-parameter and path of an anomaly run, with the defaults we measured best so far."""
+
+import dataclasses
+from dataclasses import field
+
+from core.errors import UserError
+from anomaly import models, scoring
+
+
+@dataclasses.dataclass
+class AnomalyConfig:
+    # Data: one of csv / nab_file; neither = the embedded synthetic series.
+    csv: str | None = field(default=None, metadata={"help": "a CSV with timestamp and value columns"})
+    labels: str | None = field(default=None, metadata={
+        "help": "NAB combined_windows.json with this CSV's labelled windows (key: --labels-key)"})
+    labels_key: str | None = field(default=None, metadata={
+        "help": "the CSV's key in --labels, e.g. realTraffic/speed_6005.csv (default: its NAB path)"})
+    nab_dir: str | None = field(default=None, metadata={"help": "a NAB checkout (data/, labels/)"})
+    nab_file: str | None = field(default=None, metadata={
+        "help": "a NAB file key, e.g. realAWSCloudwatch/ec2_disk_write_bytes_1ef3de.csv; downloaded "
+                "(checksummed) into --cache-dir when --nab-dir is not given"})
+    cache_dir: str = field(default="~/.cache/keras_apps/nab", metadata={"help": "where NAB downloads go"})
+    timestamp_column: str = field(default="timestamp", metadata={"help": "timestamp column of --csv"})
+    value_column: str = field(default="value", metadata={"help": "value column of --csv"})
+    interpolate: bool = field(default=False, metadata={"help": "fill empty values by interpolation"})
+    # Windows and splits (chronological; scaling is fit on the training part only).
+    window: int = field(default=48, metadata={"help": "points per window"})
+    stride: int = field(default=1, metadata={"help": "step between training windows"})
+    train_fraction: float = field(default=0.5, metadata={"help": "first part of the series, for training"})
+    validation_fraction: float = field(default=0.2, metadata={"help": "next part, for early stopping"})
+    # Model and training.
+    model: str = field(default="dense", metadata={"help": "registered model", "choices": models.names()})
+    l2: float = field(default=0.0, metadata={"help": "L2 kernel regularisation factor"})
+    epochs: int = field(default=40, metadata={"help": "maximum epochs (early stopping usually ends sooner)"})
+    batch_size: int = field(default=64, metadata={"help": "windows per batch"})
+    learning_rate: float = field(default=1e-3, metadata={"help": "Adam learning rate"})
+    patience: int = field(default=5, metadata={"help": "early-stopping patience in epochs"})
+    # Detection.
+    threshold: str = field(default="percentile", metadata={
+        "help": "threshold on training errors", "choices": scoring.THRESHOLD_METHODS})
+    percentile: float = field(default=95.0, metadata={"help": "percentile for --threshold percentile"})
+    k: float = field(default=3.0, metadata={"help": "k for --threshold mean_std (mean + k std)"})
+    # Run.
+    seed: int = field(default=0, metadata={"help": "random seed (data generator, weights, shuffling)"})
+    name: str | None = field(default=None, metadata={"help": "export name (default: anomaly_<model>)"})
+    output_dir: str = field(default="saved_models", metadata={"help": "SavedModel root"})
+    reports_dir: str = field(default="reports", metadata={"help": "report root"})
+    run_dir: str = field(default="runs", metadata={"help": "training state (BackupAndRestore, logs)"})
+    tensorboard: bool = field(default=False, metadata={"help": "write TensorBoard logs under --run-dir"})
+    verbose: int = field(default=2, metadata={"help": "Keras fit verbosity (0, 1 or 2)"})
+
+    @property
+    def export_name(self) -> str:
+        return self.name or f"anomaly_{self.model}"
+
+    def validate(self) -> None:
+        """Raises UserError for values no run can use."""
+        if self.csv and self.nab_file:
+            raise UserError("pass either --csv or --nab-file, not both")
+        if self.labels and not self.csv:
+            raise UserError("--labels goes with --csv (NAB files find their own labels)")
+        if self.window < 2:
+            raise UserError(f"--window must be at least 2, got {self.window}")
+        if not 1 <= self.stride <= self.window:
+            raise UserError(f"--stride must be between 1 and --window ({self.window}), got {self.stride}")
+        if not (0 < self.train_fraction < 1 and 0 < self.validation_fraction < 1
+                and self.train_fraction + self.validation_fraction < 1):
+            raise UserError("--train-fraction and --validation-fraction must be in (0, 1) and sum below 1 "
+                            "(the rest is the test part)")
+        if self.epochs < 1 or self.batch_size < 1 or self.learning_rate <= 0:
+            raise UserError("--epochs, --batch-size and --learning-rate must be positive")
+        if not 0 < self.percentile < 100:
+            raise UserError(f"--percentile must be in (0, 100), got {self.percentile}")

@@ -1,0 +1,67 @@
+"""Point-wise and event-level detection metrics against labelled windows."""
+
+import numpy as np
+from sklearn import metrics
+
+
+def point_metrics(labels, flags) -> dict:
+    """Accuracy, precision, recall, F1 and the confusion matrix [[tn, fp], [fn, tp]] per point."""
+    labels, flags = np.asarray(labels, bool), np.asarray(flags, bool)
+    return {
+        "accuracy": float(metrics.accuracy_score(labels, flags)),
+        "precision": float(metrics.precision_score(labels, flags, zero_division=0)),
+        "recall": float(metrics.recall_score(labels, flags, zero_division=0)),
+        "f1": float(metrics.f1_score(labels, flags, zero_division=0)),
+        "confusion_matrix": metrics.confusion_matrix(labels, flags, labels=[False, True]).tolist(),
+    }
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Inclusive (first, last) index pairs of consecutive True values."""
+    padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
+    edges = np.flatnonzero(np.diff(padded))
+    return list(zip(edges[::2], edges[1::2] - 1))
+
+
+def event_metrics(flags, window_bounds: list[tuple[int, int]], timestamps=None) -> dict:
+    """Event-level detection: is each labelled window detected, how late, and how many false alarms.
+
+    A window is detected when any point inside it is flagged; its delay is from the window's first point
+    to the first flag. A false alarm is a run of consecutive flagged points outside every window.
+    Precision = detected / (detected + false alarms); recall = detected / windows.
+
+    Args:
+        flags: boolean per point.
+        window_bounds: labelled windows as inclusive (first, last) indices into `flags`.
+        timestamps: optional datetime64 per point, to report delays in seconds too.
+    """
+    flags = np.asarray(flags, bool)
+    inside = np.zeros(len(flags), bool)
+    delays = []
+    for first, last in window_bounds:
+        inside[first:last + 1] = True
+        hits = np.flatnonzero(flags[first:last + 1])
+        if len(hits):
+            delays.append(int(hits[0]))
+    false_alarms = len(_runs(flags & ~inside))
+    detected, windows = len(delays), len(window_bounds)
+    precision = detected / (detected + false_alarms) if detected + false_alarms else 0.0
+    recall = detected / windows if windows else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    result = {"windows": windows, "detected": detected, "missed": windows - detected,
+              "false_alarms": false_alarms, "precision": precision, "recall": recall, "f1": f1,
+              "mean_delay_points": float(np.mean(delays)) if delays else None}
+    if timestamps is not None and len(timestamps) > 1 and delays:
+        step = float(np.median(np.diff(timestamps).astype("timedelta64[s]").astype(np.int64)))
+        result["mean_delay_s"] = result["mean_delay_points"] * step
+    return result
+
+
+def clip_bounds(window_bounds: list[tuple[int, int]], begin: int, end: int) -> list[tuple[int, int]]:
+    """Windows intersected with [begin, end), re-indexed from `begin`."""
+    clipped = []
+    for first, last in window_bounds:
+        first, last = max(first, begin), min(last, end - 1)
+        if first <= last:
+            clipped.append((first - begin, last - begin))
+    return clipped

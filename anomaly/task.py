@@ -1,0 +1,160 @@
+"""One anomaly run from config to SavedModel and report; each step is one call.
+
+    config -> load_series -> split + scale (train part only) -> windows -> build model -> fit
+    -> threshold on training errors -> score every timestamp -> metrics on each part -> report -> export
+"""
+
+import dataclasses
+import os
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from core import callbacks, config as core_config, plots as core_plots, report
+from core.errors import UserError
+from anomaly import data, evaluation, models, nab, plots, scoring
+from anomaly.config import AnomalyConfig
+from anomaly.detector import WindowDetector
+
+
+@dataclasses.dataclass
+class RunResult:
+    export_dir: Path
+    report_dir: Path
+    metrics: dict
+
+
+def load_series(config: AnomalyConfig) -> data.Series:
+    """The series the config names, validated; the synthetic default when it names none."""
+    if config.csv:
+        series = data.load_csv(config.csv, timestamp_column=config.timestamp_column,
+                               value_column=config.value_column, interpolate=config.interpolate)
+        if config.labels:
+            key = config.labels_key or "/".join(Path(config.csv).resolve().parts[-2:])
+            series.windows = data.load_windows(config.labels, key, series)
+        return series
+    if config.nab_file:
+        nab_dir = config.nab_dir or data.download_nab(Path(config.cache_dir).expanduser(), [config.nab_file])
+        return data.load_nab_series(nab_dir, config.nab_file)
+    if config.nab_dir:
+        raise UserError("--nab-dir needs --nab-file to say which series to train on")
+    return data.synthetic_series(config.seed)
+
+
+def evaluate(series: data.Series, split: data.Split, flags: np.ndarray) -> dict:
+    """Point, event and NAB-rule metrics for each part of the split and for validation + test.
+
+    NAB's rules are applied with the training part as the probationary period (the model learnt from
+    it), so NAB scores here are per-file scores with a fixed threshold, not NAB corpus scores.
+    """
+    labels = series.labels()
+    bounds = series.window_bounds()
+    parts = {**split.parts, "held_out": (split.train_end, split.length)}
+    results = {}
+    for part, (begin, end) in parts.items():
+        results[part] = {
+            "points": evaluation.point_metrics(labels[begin:end], flags[begin:end]),
+            "events": evaluation.event_metrics(flags[begin:end], evaluation.clip_bounds(bounds, begin, end),
+                                               series.timestamps[begin:end]),
+        }
+    labelled = nab.LabelledFile.from_bounds(len(series), bounds, probation=split.train_end)
+    if labelled.scored_windows:
+        results["held_out"]["nab"] = {name: values["score"]
+                                      for name, values in nab.file_scores(flags, labelled).items()}
+    return results
+
+
+def run(config: AnomalyConfig) -> RunResult:
+    """Trains, evaluates, reports and exports; returns where things went."""
+    started = time.perf_counter()
+    keras.utils.set_random_seed(config.seed)
+
+    # Data: everything is validated before anything is written.
+    series = load_series(config)
+    split = data.chronological_split(series, config.train_fraction, config.validation_fraction, config.window)
+    scaling = data.MinMaxScaling.fit(series.values[:split.train_end], series.source)
+    scaled = scaling.transform(series.values)
+    train_windows, _ = data.sliding_windows(scaled[:split.train_end], config.window, config.stride)
+    validation_windows, _ = data.sliding_windows(scaled[split.train_end:split.validation_end],
+                                                 config.window, config.stride)
+
+    # Model and training.
+    model = models.build(config.model, input_dim=config.window, l2=config.l2)
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="mse")
+    run_dir = Path(config.run_dir) / f"{config.export_name}_seed{config.seed}"
+    history = model.fit(
+        train_windows, train_windows, validation_data=(validation_windows, validation_windows),
+        epochs=config.epochs, batch_size=config.batch_size, shuffle=True, verbose=config.verbose,
+        callbacks=callbacks.standard_callbacks(run_dir, patience=config.patience,
+                                               tensorboard=config.tensorboard))
+
+    # Detection: threshold on training errors; every timestamp scored from every window covering it.
+    raw_windows, starts = data.sliding_windows(series.values, config.window, stride=1)
+    provisional = WindowDetector(model, scaling, threshold=1.0)
+    window_errors = provisional.predict(raw_windows)["reconstruction_error"]
+    in_train = starts + config.window <= split.train_end
+    threshold = scoring.fit_threshold(window_errors[in_train], config.threshold,
+                                      percentile=config.percentile, k=config.k)
+    detector = WindowDetector(model, scaling, threshold)
+    errors = scoring.point_errors(window_errors, starts, config.window, len(series))
+    scores = scoring.anomaly_score(errors, threshold)
+    flags = errors > threshold
+
+    metrics = {"threshold": threshold, "epochs_trained": len(history.history["loss"]),
+               "final_train_loss": float(history.history["loss"][-1]),
+               "best_val_loss": float(min(history.history["val_loss"])),
+               **evaluate(series, split, flags)}
+
+    # Report, then export with the report beside it.
+    wall_time = time.perf_counter() - started
+    name = config.export_name
+    report_dir = report.write_report(
+        Path(config.reports_dir) / name / time.strftime("%Y%m%d-%H%M%S") / f"{os.getpid()}",
+        title=f"Anomaly detection: {name} on {series.name}",
+        config=core_config.to_dict(config), metrics=metrics, seed=config.seed, wall_time_s=wall_time,
+        model=model, sections=_sections(series, split, model, config),
+        figures={
+            "loss": core_plots.training_curves(history.history, "loss", "Reconstruction loss (MSE)"),
+            "series": plots.series_with_detections(series, split, flags,
+                                                   f"{series.name}: labelled windows and detections"),
+            "anomaly_score": plots.score_with_threshold(series, split, scores),
+            "confusion_matrix": core_plots.confusion_matrix(
+                np.array(metrics["test"]["points"]["confusion_matrix"]), ["normal", "anomaly"],
+                "Test part, per point"),
+            "error_histogram": core_plots.histogram(window_errors[in_train], threshold=threshold,
+                                                    title="Training-window reconstruction errors",
+                                                    xlabel="mean squared error (scaled units)"),
+        },
+        extra={"data": data.describe(series),
+               "split": {part: list(bounds) for part, bounds in split.parts.items()}})
+    export_dir = detector.export(Path(config.output_dir) / name, extra_files=report.report_files(report_dir))
+    return RunResult(export_dir=export_dir, report_dir=report_dir, metrics=metrics)
+
+
+def _sections(series, split, model, config) -> list[tuple[str, str]]:
+    description = data.describe(series)
+    head = "\n".join(f"    {row['timestamp']}  {row['value']}" for row in description["head"])
+    summary = ", ".join(f"{key} {value:.4g}" for key, value in description["summary"].items())
+    parts = ", ".join(f"{part} [{begin}, {end})" for part, (begin, end) in split.parts.items())
+    lines: list[str] = []
+    model.summary(print_fn=lambda line, **_: lines.append(line))
+    return [
+        ("Data", f"{description['entries']} entries of {list(description['variables'])} from "
+                 f"{description['source']}, {description['start']} to {description['end']} "
+                 f"(median step {description['median_step_s']:.0f} s); "
+                 f"{description['labelled_windows']} labelled windows "
+                 f"({description['labelled_points']} points).\n\nFirst rows:\n\n{head}\n\n"
+                 f"Summary statistics: {summary}.\n\nChronological split: {parts}; windows of "
+                 f"{config.window} points, scaled with the training part's min and max."),
+        ("Model", "Graph (text summary; install graphviz and pydot for a drawing):\n\n"
+                  + "\n".join("    " + line for line in "\n".join(lines).splitlines())),
+        ("How to read the metrics",
+         "`points`: per-timestamp precision/recall against the labelled windows. `events`: a window is "
+         "detected when any point inside is flagged; a false alarm is a run of flagged points outside "
+         "every window. `held_out.nab`: NAB's scoring rules (0 = never detect, 100 = perfect) on the "
+         "validation + test parts at this run's fixed threshold, with the training part as the "
+         "probationary period; not comparable to NAB's corpus scoreboard (see "
+         "scripts/benchmark_anomaly.py)."),
+    ]

@@ -1,0 +1,77 @@
+"""Typed run configs: dataclasses that become command-line flags and JSON files.
+
+Each task defines one `@dataclasses.dataclass` whose fields are its hyper-parameters, with the best
+measured values as defaults. This module turns such a class into argparse flags (one flag per field,
+help text from `field(metadata={"help": ...})`) and saves/loads it as JSON next to models and reports.
+"""
+
+import argparse
+import dataclasses
+import json
+import typing
+from pathlib import Path
+
+from core.errors import UserError
+
+
+def to_dict(config) -> dict:
+    """Returns the config as a JSON-friendly dict (paths become strings)."""
+    return {key: (str(value) if isinstance(value, Path) else value)
+            for key, value in dataclasses.asdict(config).items()}
+
+
+def save(config, path) -> None:
+    """Writes the config as pretty-printed JSON."""
+    Path(path).write_text(json.dumps(to_dict(config), indent=2, sort_keys=True) + "\n")
+
+
+def load(config_class, path):
+    """Reads a config JSON written by `save`; unknown keys are a `UserError`."""
+    path = Path(path)
+    try:
+        values = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise UserError(f"{path}: config file not found") from None
+    except json.JSONDecodeError as error:
+        raise UserError(f"{path}: not valid JSON ({error})") from None
+    known = {field.name for field in dataclasses.fields(config_class)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise UserError(f"{path}: unknown config fields {unknown}; known fields are {sorted(known)}")
+    return config_class(**values)
+
+
+def _flag_type(annotation):
+    """The argparse `type` for a dataclass field annotation (Optional[X] -> X)."""
+    if isinstance(annotation, str):
+        annotation = eval(annotation, {"typing": typing, "Path": Path})  # dataclass string annotations
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or str(origin) == "<class 'types.UnionType'>":
+        annotation = next(arg for arg in typing.get_args(annotation) if arg is not type(None))
+    return annotation
+
+
+def add_arguments(parser: argparse.ArgumentParser, config_class) -> None:
+    """Adds one `--field-name` flag per dataclass field, defaulting to the field's default."""
+    hints = typing.get_type_hints(config_class)
+    for field in dataclasses.fields(config_class):
+        flag = "--" + field.name.replace("_", "-")
+        kind = _flag_type(hints[field.name])
+        default = field.default if field.default is not dataclasses.MISSING else field.default_factory()
+        help_text = field.metadata.get("help", "")
+        choices = field.metadata.get("choices")
+        if kind is bool:
+            parser.add_argument(flag, dest=field.name, default=default,
+                                action=argparse.BooleanOptionalAction, help=help_text)
+        else:
+            parser.add_argument(flag, dest=field.name, type=kind, default=default, choices=choices,
+                                help=f"{help_text} (default: {default})")
+
+
+def from_arguments(config_class, arguments: argparse.Namespace):
+    """Builds the config from parsed flags and validates it (`validate()` if the class has one)."""
+    names = {field.name for field in dataclasses.fields(config_class)}
+    config = config_class(**{key: value for key, value in vars(arguments).items() if key in names})
+    if hasattr(config, "validate"):
+        config.validate()
+    return config

@@ -1,0 +1,76 @@
+"""Atomic, versioned SavedModel export in TensorFlow Serving's layout.
+
+    saved_models/<name>/<version>/      integer versions, the next free one each export
+        saved_model.pb  variables/      Keras 3 `ExportArchive` output with named signatures
+        config.json  report.json  report.md  *.png      what produced the model, beside it
+
+Everything is written to a hidden temporary folder next to the final one and renamed into place, so a
+crash never leaves a half-written version for TF Serving (which ignores non-numeric folder names) to load.
+"""
+
+import shutil
+import uuid
+from pathlib import Path
+from typing import Callable
+
+import keras
+
+
+def versions(model_dir) -> list[int]:
+    """The integer version folders under `model_dir`, ascending."""
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        return []
+    return sorted(int(path.name) for path in model_dir.iterdir() if path.is_dir() and path.name.isdigit())
+
+
+def next_version(model_dir) -> int:
+    """One more than the highest existing version (1 for a new model)."""
+    existing = versions(model_dir)
+    return existing[-1] + 1 if existing else 1
+
+
+def export_saved_model(model_dir, endpoints: dict[str, tuple[Callable, list]], *, track=(),
+                       extra_files: dict[str, Path] | None = None, version: int | None = None) -> Path:
+    """Exports endpoints as a new version of the SavedModel in `model_dir` and returns its path.
+
+    Args:
+        model_dir: `saved_models/<name>`; created if needed.
+        endpoints: signature name -> (function, input signature). The first one is also the
+            `serving_default` signature unless one is named so.
+        track: Keras layers/models or TF resources the endpoints use (their variables are saved).
+        extra_files: name inside the version folder -> existing file to copy there (config, report, plots).
+        version: a specific version number; by default the next free one.
+
+    Returns:
+        The final version folder, e.g. `saved_models/anomaly_dense/3`.
+    """
+    model_dir = Path(model_dir)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    temporary = model_dir / f".tmp-{uuid.uuid4().hex}"
+    try:
+        archive = keras.export.ExportArchive()
+        for resource in track:
+            archive.track(resource)
+        for name, (function, input_signature) in endpoints.items():
+            archive.add_endpoint(name=name, fn=function, input_signature=input_signature)
+        archive.write_out(str(temporary), verbose=False)
+        for name, source in (extra_files or {}).items():
+            shutil.copy2(source, temporary / name)
+        return _rename_into_place(temporary, model_dir, version)
+    finally:
+        if temporary.exists():
+            shutil.rmtree(temporary, ignore_errors=True)
+
+
+def _rename_into_place(temporary: Path, model_dir: Path, version: int | None) -> Path:
+    """Renames `temporary` to the requested (or next free) version; retries if another run took it."""
+    for _ in range(100):
+        target = model_dir / str(version if version is not None else next_version(model_dir))
+        try:
+            temporary.rename(target)  # atomic on one file system; fails if `target` exists and is non-empty
+            return target
+        except OSError:
+            if version is not None or not target.exists():
+                raise
+    raise RuntimeError(f"could not find a free version folder under {model_dir}")

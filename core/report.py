@@ -1,0 +1,156 @@
+"""Evaluation reports: `report.json` for machines, `report.md` with PNG plots for people.
+
+A report records what was measured and everything needed to reproduce it: metrics, the run config,
+seed, wall time, parameter counts, and the library versions and machine it ran on.
+"""
+
+import datetime
+import json
+import os
+import platform
+import shutil
+import subprocess
+import uuid
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from core import plots
+
+_PACKAGES = ("tensorflow", "keras", "keras-hub", "keras-tuner", "numpy", "pandas", "scikit-learn",
+             "matplotlib")
+
+
+def environment() -> dict:
+    """Machine, library versions and git commit, recorded with every report and benchmark."""
+    versions = {}
+    for package in _PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                timeout=5, cwd=Path(__file__).resolve().parent).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        commit = None
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "packages": versions,
+        "git_commit": commit,
+    }
+
+
+def parameter_counts(model) -> dict:
+    """Total, trainable and non-trainable parameter counts of a Keras model."""
+    trainable = int(sum(np.prod(weight.shape) for weight in model.trainable_weights))
+    total = int(model.count_params())
+    return {"total": total, "trainable": trainable, "non_trainable": total - trainable}
+
+
+def _json_default(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (Path, datetime.datetime)):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def to_json(data) -> str:
+    return json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n"
+
+
+def _flatten(metrics: dict, prefix: str = "") -> list[tuple[str, object]]:
+    rows = []
+    for key, value in metrics.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            rows.extend(_flatten(value, name + "."))
+        elif isinstance(value, (int, float, np.integer, np.floating, str, bool)) or value is None:
+            rows.append((name, value))
+    return rows
+
+
+def _format(value) -> str:
+    if isinstance(value, (float, np.floating)):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def write_report(directory, *, title: str, config: dict, metrics: dict, seed: int, wall_time_s: float,
+                 model=None, sections: list[tuple[str, str]] = (), figures: dict | None = None,
+                 extra: dict | None = None) -> Path:
+    """Writes `report.json`, `report.md` and one PNG per figure into a new folder, atomically.
+
+    Args:
+        directory: the report folder to create; it must not exist yet.
+        title: the Markdown heading.
+        config: the run config as a dict (also saved as `config.json`).
+        metrics: nested dict of measured values; scalars also appear as a table in the Markdown.
+        seed: the random seed of the run.
+        wall_time_s: seconds from start to end of the run.
+        model: a Keras model whose parameter counts are recorded.
+        sections: (heading, Markdown body) pairs appended in order.
+        figures: file stem -> matplotlib figure; saved as PNG, embedded in the Markdown, then closed.
+        extra: further JSON-serialisable fields for `report.json` (data description, paths...).
+
+    Returns:
+        The report folder.
+    """
+    directory = Path(directory)
+    if directory.exists():
+        raise FileExistsError(f"report folder {directory} already exists")
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    temporary = directory.parent / f".tmp-{uuid.uuid4().hex}"
+    temporary.mkdir()
+    try:
+        data = {
+            "title": title,
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "seed": seed,
+            "wall_time_s": round(float(wall_time_s), 3),
+            "metrics": metrics,
+            "parameters": parameter_counts(model) if model is not None else None,
+            "config": config,
+            "environment": environment(),
+            **(extra or {}),
+        }
+        (temporary / "report.json").write_text(to_json(data))
+        (temporary / "config.json").write_text(to_json(config))
+
+        lines = [f"# {title}", "", f"Created {data['created']} · seed {seed} · wall time "
+                 f"{data['wall_time_s']:.1f} s", ""]
+        if data["parameters"]:
+            lines += [f"Parameters: {data['parameters']['total']:,} "
+                      f"({data['parameters']['trainable']:,} trainable)", ""]
+        lines += ["## Metrics", "", "| metric | value |", "|---|---|"]
+        lines += [f"| {name} | {_format(value)} |" for name, value in _flatten(metrics)]
+        for heading, body in sections:
+            lines += ["", f"## {heading}", "", body.rstrip()]
+        for stem, figure in (figures or {}).items():
+            figure.savefig(temporary / f"{stem}.png", dpi=100)
+            plots.close(figure)
+            lines += ["", f"### {stem.replace('_', ' ')}", "", f"![{stem}]({stem}.png)"]
+        environment_info = data["environment"]
+        lines += ["", "## Environment", "", f"Python {environment_info['python']} on "
+                  f"{environment_info['platform']} ({environment_info['cpu_count']} CPUs); "
+                  + ", ".join(f"{k} {v}" for k, v in environment_info["packages"].items() if v), ""]
+        (temporary / "report.md").write_text("\n".join(lines))
+        temporary.rename(directory)
+        return directory
+    finally:
+        if temporary.exists():
+            shutil.rmtree(temporary, ignore_errors=True)
+
+
+def report_files(directory) -> dict[str, Path]:
+    """The files of a report folder, keyed by name (to copy next to an export)."""
+    return {path.name: path for path in sorted(Path(directory).iterdir()) if path.is_file()}
