@@ -4,7 +4,7 @@ import dataclasses
 from dataclasses import field
 
 from core.errors import UserError
-from anomaly import models, scoring
+from anomaly import scoring
 
 
 @dataclasses.dataclass
@@ -29,7 +29,8 @@ class AnomalyConfig:
     train_fraction: float = field(default=0.5, metadata={"help": "first part of the series, for training"})
     validation_fraction: float = field(default=0.2, metadata={"help": "next part, for early stopping"})
     # Model and training.
-    model: str = field(default="dense", metadata={"help": "registered model", "choices": models.names()})
+    model: str = field(default="dense", metadata={
+        "help": "registered model: base, dense, tanh, dropout, conv, lstm or reference"})
     l2: float = field(default=0.0, metadata={"help": "L2 kernel regularisation factor"})
     epochs: int = field(default=40, metadata={"help": "maximum epochs (early stopping usually ends sooner)"})
     batch_size: int = field(default=64, metadata={"help": "windows per batch"})

@@ -48,16 +48,20 @@ class Series:
     def labels(self) -> np.ndarray:
         """A boolean per point: True inside a labelled anomaly window."""
         inside = np.zeros(len(self), dtype=bool)
-        for start, end in self.windows:
-            inside |= (self.timestamps >= np.datetime64(start)) & (self.timestamps <= np.datetime64(end))
+        for first, last in self.window_bounds():
+            inside[first:last + 1] = True
         return inside
 
     def window_bounds(self) -> list[tuple[int, int]]:
-        """Labelled windows as inclusive (first, last) point indices."""
+        """Labelled windows as inclusive (first, last) point indices.
+
+        As NAB's scorer does, an edge whose timestamp occurs in the data is its first occurrence (NAB's
+        files repeat a few timestamps at daylight-saving changes); otherwise the nearest point inside.
+        """
         bounds = []
         for start, end in self.windows:
-            first = int(np.searchsorted(self.timestamps, np.datetime64(start), side="left"))
-            last = int(np.searchsorted(self.timestamps, np.datetime64(end), side="right")) - 1
+            first = _index_of(self.timestamps, np.datetime64(start), inside_from="left")
+            last = _index_of(self.timestamps, np.datetime64(end), inside_from="right")
             if last >= first:
                 bounds.append((first, last))
         return bounds
@@ -66,12 +70,21 @@ class Series:
         return pd.DataFrame({"timestamp": self.timestamps, "value": self.values})
 
 
+def _index_of(timestamps: np.ndarray, moment: np.datetime64, inside_from: str) -> int:
+    exact = np.flatnonzero(timestamps == moment)
+    if len(exact):
+        return int(exact[0])
+    if inside_from == "left":
+        return int(np.searchsorted(timestamps, moment, side="left"))
+    return int(np.searchsorted(timestamps, moment, side="right")) - 1
+
+
 # ----------------------------------------------------------------------------------------------------
 # CSV files
 
 
 def load_csv(path, *, timestamp_column: str = "timestamp", value_column: str = "value",
-             interpolate: bool = False, name: str | None = None) -> Series:
+             interpolate: bool = False, strict: bool = True, name: str | None = None) -> Series:
     """Reads and validates a `timestamp,value` CSV (NAB's format; other column names by argument).
 
     Args:
@@ -79,6 +92,9 @@ def load_csv(path, *, timestamp_column: str = "timestamp", value_column: str = "
         timestamp_column: the column of timestamps (any format pandas parses).
         value_column: the column of numeric values.
         interpolate: fill empty values by linear interpolation in time instead of refusing them.
+        strict: refuse repeated or out-of-order timestamps and constant series. NAB's corpus has all
+            three on purpose (timestamps repeat at daylight-saving changes, `art_flatline.csv` is
+            constant) and NAB scores rows in file order, so NAB files load with `strict=False`.
         name: the series name; the file name by default.
 
     Raises:
@@ -123,12 +139,12 @@ def load_csv(path, *, timestamp_column: str = "timestamp", value_column: str = "
     stamps = timestamps.to_numpy(dtype="datetime64[ns]")
     steps = np.diff(stamps)
     duplicate = np.flatnonzero(steps == np.timedelta64(0, "ns"))
-    if len(duplicate):
+    if len(duplicate) and strict:
         i = duplicate[0]
         raise UserError(f"{path}: duplicate timestamp {frame[timestamp_column].iloc[i + 1]} at lines "
                         f"{line(i)} and {line(i + 1)} ({len(duplicate)} duplicates)")
     backwards = np.flatnonzero(steps < np.timedelta64(0, "ns"))
-    if len(backwards):
+    if len(backwards) and strict:
         i = backwards[0]
         raise UserError(f"{path}: timestamps are not sorted: line {line(i + 1)} "
                         f"({frame[timestamp_column].iloc[i + 1]}) comes before line {line(i)} "
@@ -143,9 +159,10 @@ def load_csv(path, *, timestamp_column: str = "timestamp", value_column: str = "
         if len(gaps) == len(values):
             raise UserError(f"{path}: every value is empty")
         series = pd.Series(values, index=pd.DatetimeIndex(stamps))
-        values = series.interpolate(method="time", limit_direction="both").to_numpy()
+        method = "time" if strict else "linear"
+        values = series.interpolate(method=method, limit_direction="both").to_numpy()
 
-    if np.nanstd(values) == 0.0:
+    if strict and np.nanstd(values) == 0.0:
         raise UserError(f"{path}: {value_column!r} is constant ({values[0]:g}): zero variance, "
                         "nothing to learn from")
     return Series(name=name or path.name, timestamps=stamps, values=values, windows=[], source=str(path))
@@ -204,7 +221,7 @@ def nab_data_files(nab_dir) -> list[str]:
 def load_nab_series(nab_dir, key: str) -> Series:
     """Loads NAB file `key` ('<category>/<file>.csv') with its labelled windows."""
     nab_dir = Path(nab_dir)
-    series = load_csv(nab_dir / "data" / key, name=key)
+    series = load_csv(nab_dir / "data" / key, name=key, strict=False)
     series.windows = load_windows(nab_dir / NAB_WINDOWS_FILE, key, series)
     return series
 
@@ -224,11 +241,11 @@ def download_nab(cache_dir, keys: list[str]) -> Path:
     """
     cache_dir = Path(cache_dir)
     checksums = NAB_MANIFEST["sha256"]
-    paths = [NAB_WINDOWS_FILE] + [f"data/{key}" for key in keys]
-    for relative in paths:
-        if relative not in checksums:
-            raise UserError(f"{relative[5:]!r} is not a NAB file; known files look like "
-                            "'realAWSCloudwatch/ec2_disk_write_bytes_1ef3de.csv'")
+    unknown = [key for key in keys if f"data/{key}" not in checksums]
+    if unknown:
+        raise UserError(f"{unknown[0]!r} is not a NAB file; NAB files look like "
+                        "'realAWSCloudwatch/ec2_disk_write_bytes_1ef3de.csv'")
+    for relative in [NAB_WINDOWS_FILE] + [f"data/{key}" for key in keys]:
         target = cache_dir / relative
         if target.is_file() and _sha256(target.read_bytes()) == checksums[relative]:
             continue
@@ -295,6 +312,30 @@ def synthetic_series(seed: int = 0, *, days: int = 14, minutes_per_step: int = 5
                for a, b in anomalies]
     return Series(name=f"synthetic_seed{seed}", timestamps=timestamps.astype("datetime64[ns]"),
                   values=values, windows=windows, source="synthetic")
+
+
+def load_series(config) -> Series:
+    """The series an `AnomalyConfig` names (--csv, --nab-file), validated; the synthetic default otherwise."""
+    if config.csv:
+        series = load_csv(config.csv, timestamp_column=config.timestamp_column,
+                          value_column=config.value_column, interpolate=config.interpolate)
+        if config.labels:
+            key = config.labels_key or "/".join(Path(config.csv).resolve().parts[-2:])
+            series.windows = load_windows(config.labels, key, series)
+        return series
+    if config.nab_file:
+        nab_dir = config.nab_dir or download_nab(Path(config.cache_dir).expanduser(), [config.nab_file])
+        return load_nab_series(nab_dir, config.nab_file)
+    if config.nab_dir:
+        raise UserError("--nab-dir needs --nab-file to say which series to train on")
+    return synthetic_series(config.seed)
+
+
+def prepare(config) -> tuple[Series, "Split"]:
+    """The configured series and its chronological split, validated before anything is written."""
+    series = load_series(config)
+    return series, chronological_split(series, config.train_fraction, config.validation_fraction,
+                                       config.window)
 
 
 # ----------------------------------------------------------------------------------------------------

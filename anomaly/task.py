@@ -13,7 +13,6 @@ import keras
 import numpy as np
 
 from core import callbacks, config as core_config, plots as core_plots, report
-from core.errors import UserError
 from anomaly import data, evaluation, models, nab, plots, scoring
 from anomaly.config import AnomalyConfig
 from anomaly.detector import WindowDetector
@@ -24,23 +23,7 @@ class RunResult:
     export_dir: Path
     report_dir: Path
     metrics: dict
-
-
-def load_series(config: AnomalyConfig) -> data.Series:
-    """The series the config names, validated; the synthetic default when it names none."""
-    if config.csv:
-        series = data.load_csv(config.csv, timestamp_column=config.timestamp_column,
-                               value_column=config.value_column, interpolate=config.interpolate)
-        if config.labels:
-            key = config.labels_key or "/".join(Path(config.csv).resolve().parts[-2:])
-            series.windows = data.load_windows(config.labels, key, series)
-        return series
-    if config.nab_file:
-        nab_dir = config.nab_dir or data.download_nab(Path(config.cache_dir).expanduser(), [config.nab_file])
-        return data.load_nab_series(nab_dir, config.nab_file)
-    if config.nab_dir:
-        raise UserError("--nab-dir needs --nab-file to say which series to train on")
-    return data.synthetic_series(config.seed)
+    detector: WindowDetector
 
 
 def evaluate(series: data.Series, split: data.Split, flags: np.ndarray) -> dict:
@@ -66,14 +49,16 @@ def evaluate(series: data.Series, split: data.Split, flags: np.ndarray) -> dict:
     return results
 
 
-def run(config: AnomalyConfig) -> RunResult:
-    """Trains, evaluates, reports and exports; returns where things went."""
+def run(config: AnomalyConfig, prepared: tuple[data.Series, data.Split] | None = None) -> RunResult:
+    """Trains, evaluates, reports and exports; returns where things went.
+
+    Args:
+        config: the run's settings.
+        prepared: `data.prepare(config)`'s result when the caller already validated the data.
+    """
     started = time.perf_counter()
     keras.utils.set_random_seed(config.seed)
-
-    # Data: everything is validated before anything is written.
-    series = load_series(config)
-    split = data.chronological_split(series, config.train_fraction, config.validation_fraction, config.window)
+    series, split = prepared or data.prepare(config)
     scaling = data.MinMaxScaling.fit(series.values[:split.train_end], series.source)
     scaled = scaling.transform(series.values)
     train_windows, _ = data.sliding_windows(scaled[:split.train_end], config.window, config.stride)
@@ -130,7 +115,7 @@ def run(config: AnomalyConfig) -> RunResult:
         extra={"data": data.describe(series),
                "split": {part: list(bounds) for part, bounds in split.parts.items()}})
     export_dir = detector.export(Path(config.output_dir) / name, extra_files=report.report_files(report_dir))
-    return RunResult(export_dir=export_dir, report_dir=report_dir, metrics=metrics)
+    return RunResult(export_dir=export_dir, report_dir=report_dir, metrics=metrics, detector=detector)
 
 
 def _sections(series, split, model, config) -> list[tuple[str, str]]:

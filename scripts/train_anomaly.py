@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core import config as core_config  # noqa: E402
 from core.errors import exit_on_user_error  # noqa: E402
+from anomaly import data  # noqa: E402  (NumPy and pandas only: input errors show before TF loads)
 from anomaly.config import AnomalyConfig  # noqa: E402
 
 
@@ -24,9 +25,11 @@ def main(argv=None) -> int:
     core_config.add_arguments(parser, AnomalyConfig)
     config = core_config.from_arguments(AnomalyConfig, parser.parse_args(argv))
 
-    from anomaly import task  # TensorFlow loads only once the flags are valid
+    prepared = data.prepare(config)
 
-    result = task.run(config)
+    from anomaly import task  # TensorFlow loads only once the flags and the data are valid
+
+    result = task.run(config, prepared)
     test = result.metrics["test"]
     print(f"test part: point F1 {test['points']['f1']:.3f}, event F1 {test['events']['f1']:.3f} "
           f"({test['events']['detected']}/{test['events']['windows']} windows, "

@@ -1,0 +1,100 @@
+"""End to end: a short training run, its export and report, and the script's handling of bad input."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from anomaly import data, task
+from anomaly.config import AnomalyConfig
+from tests.conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def short_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("run")
+    config = AnomalyConfig(window=24, epochs=3, seed=1, verbose=0, output_dir=str(root / "saved_models"),
+                           reports_dir=str(root / "reports"), run_dir=str(root / "runs"))
+    return config, task.run(config)
+
+
+def test_run_exports_a_versioned_savedmodel_with_its_report(short_run):
+    config, result = short_run
+    assert result.export_dir == (REPO / config.output_dir / "anomaly_dense" / "1").resolve() or \
+        result.export_dir.name == "1"
+    for name in ("saved_model.pb", "config.json", "report.json", "report.md", "series.png", "loss.png",
+                 "anomaly_score.png", "confusion_matrix.png", "error_histogram.png"):
+        assert (result.export_dir / name).is_file(), name
+        assert (result.report_dir / name).is_file() or name == "saved_model.pb"
+    saved = json.loads((result.export_dir / "report.json").read_text())
+    assert saved["config"]["window"] == 24 and saved["seed"] == 1
+    assert saved["data"]["entries"] == 4032 and saved["data"]["labelled_windows"] == 4
+    assert set(saved["metrics"]) >= {"train", "validation", "test", "held_out", "threshold"}
+    assert saved["parameters"]["total"] > 0 and saved["wall_time_s"] > 0
+
+
+def test_exported_signature_scores_raw_windows_like_the_in_process_detector(short_run):
+    config, result = short_run
+    series = data.synthetic_series(config.seed)
+    windows, _ = data.sliding_windows(series.values, config.window)
+    report = json.loads((result.export_dir / "report.json").read_text())
+
+    serving = tf.saved_model.load(str(result.export_dir)).signatures["serving_default"]
+    served = {key: value.numpy() for key, value in serving(windows=tf.constant(windows)).items()}
+    assert set(served) == {"reconstruction", "reconstruction_error", "anomaly_score", "is_anomaly"}
+
+    local = result.detector.predict(windows)
+    np.testing.assert_allclose(served["anomaly_score"], local["anomaly_score"], atol=1e-6)
+    np.testing.assert_allclose(served["reconstruction"], local["reconstruction"], rtol=1e-5, atol=1e-4)
+    np.testing.assert_array_equal(served["is_anomaly"], local["is_anomaly"])
+    assert result.detector.threshold == report["metrics"]["threshold"]
+    # The raw (unscaled) values went in: the reconstruction is back on the data's scale.
+    assert abs(served["reconstruction"].mean() - windows.mean()) < 0.2 * windows.std()
+    # Anomalous test windows score above the clean training ones.
+    split = data.chronological_split(series, config.train_fraction, config.validation_fraction, config.window)
+    assert served["anomaly_score"][split.validation_end:].max() > served["anomaly_score"][:split.train_end].max()
+
+
+def run_script(*args, cwd):
+    return subprocess.run([sys.executable, str(REPO / "scripts" / "train_anomaly.py"), *args],
+                          capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+@pytest.mark.parametrize("content, flags, message", [
+    (None, [], "file not found"),
+    ("", [], "file is empty"),
+    ("time,reading\n2024-01-01,1\n", [], "no 'timestamp' column; the columns are ['time', 'reading']"),
+    ("timestamp,value\n2024-01-01 00:00,1\n2024-01-01 00:05,x\n", [], "line 3: 'value' is not a number"),
+    ("timestamp,value\n" + "".join(f"2024-01-01 00:{m:02d},{m % 7}\n" for m in range(0, 60, 5)),
+     ["--window", "48"], "shorter than one window"),
+    ("timestamp,value\n2024-01-01 00:00,1\n2024-01-01 00:05,\n2024-01-01 00:10,3\n", [], "1 empty or NaN"),
+])
+def test_script_reports_bad_input_in_one_line_exit_2_and_writes_nothing(tmp_path, content, flags, message):
+    csv = tmp_path / "input.csv"
+    if content is not None:
+        csv.write_text(content)
+    result = run_script("--csv", str(csv), *flags, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: ") and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["input.csv"] or content is None
+    assert not any((tmp_path / name).exists() for name in ("saved_models", "reports", "runs"))
+
+
+def test_script_rejects_labels_that_do_not_match_the_data(tmp_path):
+    csv = tmp_path / "cat" / "s.csv"
+    csv.parent.mkdir()
+    csv.write_text("timestamp,value\n" + "".join(f"2024-01-01 {h:02d}:00,{h % 5}\n" for h in range(24)))
+    labels = tmp_path / "windows.json"
+    labels.write_text(json.dumps({"cat/s.csv": [["2025-01-01 00:00", "2025-01-02 00:00"]]}))
+    result = run_script("--csv", str(csv), "--labels", str(labels), "--window", "4", cwd=tmp_path)
+    assert result.returncode == 2 and "the labels file does not match the data file" in result.stderr
+    assert not (tmp_path / "saved_models").exists()
+
+
+def test_script_rejects_unknown_models_with_the_known_ones(tmp_path):
+    result = run_script("--model", "transformer", cwd=tmp_path)
+    assert result.returncode == 2 and "dense" in result.stderr

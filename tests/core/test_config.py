@@ -1,0 +1,57 @@
+import argparse
+import dataclasses
+
+import pytest
+
+from core import config
+from core.errors import UserError
+
+
+@dataclasses.dataclass
+class ExampleConfig:
+    epochs: int = dataclasses.field(default=3, metadata={"help": "epochs"})
+    rate: float = 0.1
+    name: str | None = None
+    verbose: bool = False
+    mode: str = dataclasses.field(default="a", metadata={"choices": ["a", "b"]})
+
+    def validate(self):
+        if self.epochs < 1:
+            raise UserError("--epochs must be positive")
+
+
+def parse(argv):
+    parser = argparse.ArgumentParser()
+    config.add_arguments(parser, ExampleConfig)
+    return config.from_arguments(ExampleConfig, parser.parse_args(argv))
+
+
+def test_flags_default_to_field_defaults():
+    assert parse([]) == ExampleConfig()
+
+
+def test_flags_set_typed_values():
+    parsed = parse(["--epochs", "7", "--rate", "0.5", "--name", "x", "--verbose", "--mode", "b"])
+    assert parsed == ExampleConfig(epochs=7, rate=0.5, name="x", verbose=True, mode="b")
+
+
+def test_choices_are_enforced():
+    with pytest.raises(SystemExit):
+        parse(["--mode", "c"])
+
+
+def test_validate_runs_on_parsed_flags():
+    with pytest.raises(UserError, match="--epochs"):
+        parse(["--epochs", "0"])
+
+
+def test_save_and_load_round_trip(tmp_path):
+    original = ExampleConfig(epochs=5, name="run")
+    config.save(original, tmp_path / "config.json")
+    assert config.load(ExampleConfig, tmp_path / "config.json") == original
+
+
+def test_load_rejects_unknown_fields(tmp_path):
+    (tmp_path / "config.json").write_text('{"epochs": 2, "colour": "red"}')
+    with pytest.raises(UserError, match="colour"):
+        config.load(ExampleConfig, tmp_path / "config.json")

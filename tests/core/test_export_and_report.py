@@ -1,0 +1,99 @@
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from core import export, report
+
+
+def tiny_model():
+    inputs = keras.Input((3,), name="x")
+    return keras.Model(inputs, keras.layers.Dense(2, name="out")(inputs))
+
+
+def endpoints(model):
+    def serve(x):
+        return {"y": model(x)}
+
+    return {"serving_default": (serve, [tf.TensorSpec([None, 3], tf.float32, name="x")])}
+
+
+def test_versions_are_integers_and_increase(tmp_path):
+    model = tiny_model()
+    first = export.export_saved_model(tmp_path / "m", endpoints(model), track=[model])
+    second = export.export_saved_model(tmp_path / "m", endpoints(model), track=[model])
+    (tmp_path / "m" / "notes").mkdir()  # non-numeric folders are not versions
+    assert (first.name, second.name) == ("1", "2")
+    assert export.versions(tmp_path / "m") == [1, 2]
+    assert export.next_version(tmp_path / "m") == 3
+
+
+def test_export_serves_named_inputs_and_outputs_and_copies_extra_files(tmp_path):
+    model = tiny_model()
+    note = tmp_path / "config.json"
+    note.write_text("{}")
+    path = export.export_saved_model(tmp_path / "m", endpoints(model), track=[model],
+                                     extra_files={"config.json": note})
+    signature = tf.saved_model.load(str(path)).signatures["serving_default"]
+    x = np.ones((4, 3), np.float32)
+    np.testing.assert_allclose(signature(x=tf.constant(x))["y"].numpy(), model(x).numpy(), atol=1e-6)
+    assert (path / "config.json").is_file()
+
+
+def test_failed_export_leaves_no_version_behind(tmp_path):
+    model = tiny_model()
+
+    def broken(x):
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        export.export_saved_model(tmp_path / "m", {"serving_default": (
+            broken, [tf.TensorSpec([None, 3], tf.float32)])}, track=[model])
+    assert list((tmp_path / "m").iterdir()) == []
+
+
+def test_report_writes_json_markdown_and_plots(tmp_path):
+    from core import plots
+
+    figure = plots.training_curves({"loss": [1.0, 0.5], "val_loss": [1.2, 0.7]})
+    directory = report.write_report(tmp_path / "r", title="T", config={"seed": 3}, metrics={"a": {"b": 0.5}},
+                                    seed=3, wall_time_s=1.25, model=tiny_model(), figures={"loss": figure},
+                                    sections=[("Data", "hello")])
+    data = json.loads((directory / "report.json").read_text())
+    assert data["metrics"] == {"a": {"b": 0.5}}
+    assert data["parameters"] == {"total": 8, "trainable": 8, "non_trainable": 0}
+    assert data["seed"] == 3 and data["wall_time_s"] == 1.25
+    assert data["environment"]["packages"]["tensorflow"].startswith("2.")
+    markdown = (directory / "report.md").read_text()
+    assert "| a.b | 0.5 |" in markdown and "![loss](loss.png)" in markdown and "## Data" in markdown
+    assert (directory / "loss.png").stat().st_size > 1000
+    with pytest.raises(FileExistsError):
+        report.write_report(directory, title="T", config={}, metrics={}, seed=0, wall_time_s=0)
+
+
+def test_backup_and_restore_resumes_a_killed_run(tmp_path):
+    from core.callbacks import standard_callbacks
+
+    class Killed(Exception):
+        pass
+
+    class KillAtEpoch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 2:
+                raise Killed
+
+    x = np.random.default_rng(0).random((32, 3)).astype("float32")
+    y = x[:, :2]
+    model = tiny_model()
+    model.compile("adam", "mse")
+    with pytest.raises(Killed):
+        model.fit(x, y, validation_data=(x, y), epochs=6, verbose=0,
+                  callbacks=standard_callbacks(tmp_path, patience=50) + [KillAtEpoch()])
+    resumed = tiny_model()
+    resumed.compile("adam", "mse")
+    history = resumed.fit(x, y, validation_data=(x, y), epochs=6, verbose=0,
+                          callbacks=standard_callbacks(tmp_path, patience=50))
+    assert len(history.history["loss"]) == 3  # epochs 4..6 only: 1..3 were restored from the backup
+    assert not (tmp_path / "backup").exists()  # removed once training completed
