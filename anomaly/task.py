@@ -95,6 +95,7 @@ def run(config: AnomalyConfig, prepared: tuple[data.Series, data.Split] | None =
     # Report, then export with the report beside it.
     wall_time = time.perf_counter() - started
     name = config.export_name
+    graph = report.model_graph(model, run_dir / "model_graph.png")
     report_dir = report.write_report(
         Path(config.reports_dir) / name / time.strftime("%Y%m%d-%H%M%S") / f"{os.getpid()}",
         title=f"Anomaly detection: {name} on {series.name}",
@@ -112,6 +113,7 @@ def run(config: AnomalyConfig, prepared: tuple[data.Series, data.Split] | None =
                                                     title="Training-window reconstruction errors",
                                                     xlabel="mean squared error (scaled units)"),
         },
+        images={"model_graph": graph} if graph else None,
         extra={"data": data.describe(series),
                "split": {part: list(bounds) for part, bounds in split.parts.items()}})
     export_dir = detector.export(Path(config.output_dir) / name, extra_files=report.report_files(report_dir))
@@ -123,8 +125,6 @@ def _sections(series, split, model, config) -> list[tuple[str, str]]:
     head = "\n".join(f"    {row['timestamp']}  {row['value']}" for row in description["head"])
     summary = ", ".join(f"{key} {value:.4g}" for key, value in description["summary"].items())
     parts = ", ".join(f"{part} [{begin}, {end})" for part, (begin, end) in split.parts.items())
-    lines: list[str] = []
-    model.summary(print_fn=lambda line, **_: lines.append(line))
     return [
         ("Data", f"{description['entries']} entries of {list(description['variables'])} from "
                  f"{description['source']}, {description['start']} to {description['end']} "
@@ -133,8 +133,8 @@ def _sections(series, split, model, config) -> list[tuple[str, str]]:
                  f"({description['labelled_points']} points).\n\nFirst rows:\n\n{head}\n\n"
                  f"Summary statistics: {summary}.\n\nChronological split: {parts}; windows of "
                  f"{config.window} points, scaled with the training part's min and max."),
-        ("Model", "Graph (text summary; install graphviz and pydot for a drawing):\n\n"
-                  + "\n".join("    " + line for line in "\n".join(lines).splitlines())),
+        ("Model", f"`{config.model}` (text summary; with graphviz and pydot installed the report also "
+                  f"draws the graph):\n\n{report.model_summary(model)}"),
         ("How to read the metrics",
          "`points`: per-timestamp precision/recall against the labelled windows. `events`: a window is "
          "detected when any point inside is flagged; a false alarm is a run of flagged points outside "

@@ -87,7 +87,7 @@ def _format(value) -> str:
 
 def write_report(directory, *, title: str, config: dict, metrics: dict, seed: int, wall_time_s: float,
                  model=None, sections: list[tuple[str, str]] = (), figures: dict | None = None,
-                 extra: dict | None = None) -> Path:
+                 images: dict[str, Path] | None = None, extra: dict | None = None) -> Path:
     """Writes `report.json`, `report.md` and one PNG per figure into a new folder, atomically.
 
     Args:
@@ -100,6 +100,7 @@ def write_report(directory, *, title: str, config: dict, metrics: dict, seed: in
         model: a Keras model whose parameter counts are recorded.
         sections: (heading, Markdown body) pairs appended in order.
         figures: file stem -> matplotlib figure; saved as PNG, embedded in the Markdown, then closed.
+        images: file stem -> an existing PNG to copy in and embed (e.g. a `keras.utils.plot_model` drawing).
         extra: further JSON-serialisable fields for `report.json` (data description, paths...).
 
     Returns:
@@ -139,6 +140,9 @@ def write_report(directory, *, title: str, config: dict, metrics: dict, seed: in
             figure.savefig(temporary / f"{stem}.png", dpi=100)
             plots.close(figure)
             lines += ["", f"### {stem.replace('_', ' ')}", "", f"![{stem}]({stem}.png)"]
+        for stem, source in (images or {}).items():
+            shutil.copy2(source, temporary / f"{stem}.png")
+            lines += ["", f"### {stem.replace('_', ' ')}", "", f"![{stem}]({stem}.png)"]
         environment_info = data["environment"]
         lines += ["", "## Environment", "", f"Python {environment_info['python']} on "
                   f"{environment_info['platform']} ({environment_info['cpu_count']} CPUs); "
@@ -154,3 +158,22 @@ def write_report(directory, *, title: str, config: dict, metrics: dict, seed: in
 def report_files(directory) -> dict[str, Path]:
     """The files of a report folder, keyed by name (to copy next to an export)."""
     return {path.name: path for path in sorted(Path(directory).iterdir()) if path.is_file()}
+
+
+def model_graph(model, path) -> Path | None:
+    """Draws the model with `keras.utils.plot_model` into `path`; None where pydot/graphviz are missing."""
+    import keras
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        keras.utils.plot_model(model, to_file=str(path), show_shapes=True, show_layer_names=True)
+    except (ImportError, OSError, AttributeError):  # plot_model reports missing pydot/graphviz this way
+        return None
+    return Path(path) if Path(path).is_file() else None
+
+
+def model_summary(model) -> str:
+    """The Keras text summary, indented as a Markdown code block."""
+    lines: list[str] = []
+    model.summary(print_fn=lambda line, **_: lines.append(line))
+    return "\n".join("    " + line for line in "\n".join(lines).splitlines())

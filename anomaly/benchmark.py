@@ -1,0 +1,157 @@
+"""The NAB benchmark: run a causal detector over the corpus, score it as NAB does, summarise it.
+
+Used by `scripts/benchmark_anomaly.py`; kept here so that it is importable and tested.
+"""
+
+import dataclasses
+import datetime
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from core import report
+from anomaly import evaluation, nab
+from anomaly.online import CausalDetector, DetectorSettings
+
+PROTOCOL = (
+    "Causal, as NAB requires: for each file the scaling and the autoencoder are fit on the first 15% "
+    "(NAB's probationary period, at most 750 points) only, and each later point is scored from the window "
+    "ending at it. NAB scores use NAB's rules and, as NAB does, one threshold per profile optimised over the "
+    "whole corpus. Point and event metrics use the standard profile's corpus threshold on the scored "
+    "(post-probationary) points; an event is a labelled window (detected if any point in it is flagged), "
+    "a false alarm a run of flagged points outside windows.")
+
+
+def write_results_csv(path: Path, series, scores: np.ndarray) -> None:
+    """NAB's result file: timestamp,value,anomaly_score,label, written to a temp name and renamed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame = pd.DataFrame({"timestamp": pd.to_datetime(series.timestamps).strftime("%Y-%m-%d %H:%M:%S"),
+                          "value": series.values, "anomaly_score": scores,
+                          "label": series.labels().astype(int)})
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    frame.to_csv(temporary, index=False)
+    temporary.rename(path)
+
+
+def _f1(precision: float, recall: float) -> float:
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator else 0.0
+
+
+def run_detector(name: str, settings: DetectorSettings, series: dict, out_dir: Path, profiles: dict,
+                 seed: int) -> dict:
+    """Scores every series causally, writes NAB result CSVs and returns the measured results."""
+    detector = CausalDetector(settings, seed=seed)
+    files, per_file = [], {}
+    for key, one in series.items():
+        started = time.perf_counter()
+        scores = detector.score(one)
+        seconds = time.perf_counter() - started
+        category, file_name = key.split("/")
+        write_results_csv(out_dir / name / category / f"{name}_{file_name}", one, scores)
+        labelled = nab.LabelledFile.from_bounds(len(one), one.window_bounds())
+        files.append((key, one, scores, labelled))
+        per_file[key] = {"points": len(one), "windows": labelled.windows, "wall_time_s": round(seconds, 2)}
+        print(f"  {name} {key}: {len(one)} points in {seconds:.1f} s", flush=True)
+
+    corpus = nab.corpus_scores([(scores, labelled) for _, _, scores, labelled in files], profiles)
+    threshold = corpus["standard"]["threshold"]
+    categories = defaultdict(lambda: defaultdict(int))
+    for key, one, scores, labelled in files:
+        probation = nab.probationary_length(len(one))
+        flags = scores >= threshold
+        labels = one.labels()
+        events = evaluation.event_metrics(flags[probation:], evaluation.clip_bounds(
+            one.window_bounds(), probation, len(one)))
+        points = {"tp": int((flags & labels)[probation:].sum()), "fp": int((flags & ~labels)[probation:].sum()),
+                  "fn": int((~flags & labels)[probation:].sum())}
+        standard = nab.score_detections(flags, labelled, profiles["standard"])
+        per_file[key].update({"events": events, "points": {**points, "count": len(one)},
+                              "nab_standard_raw": standard["score"]})
+        totals = categories[key.split("/")[0]]
+        for field, value in points.items():
+            totals[f"point_{field}"] += value
+        totals["windows"] += events["windows"]
+        totals["detected"] += events["detected"]
+        totals["false_alarms"] += events["false_alarms"]
+        totals["files"] += 1
+    categories["all"] = defaultdict(int)
+    for category, totals in list(categories.items()):
+        if category != "all":
+            for field, value in totals.items():
+                categories["all"][field] += value
+    per_category = {}
+    for category, totals in categories.items():
+        point_precision = _ratio(totals["point_tp"], totals["point_tp"] + totals["point_fp"])
+        point_recall = _ratio(totals["point_tp"], totals["point_tp"] + totals["point_fn"])
+        event_precision = _ratio(totals["detected"], totals["detected"] + totals["false_alarms"])
+        event_recall = _ratio(totals["detected"], totals["windows"])
+        per_category[category] = {
+            "files": totals["files"], "windows": totals["windows"], "detected": totals["detected"],
+            "false_alarms": totals["false_alarms"],
+            "point": {"precision": point_precision, "recall": point_recall, "f1": _f1(point_precision, point_recall)},
+            "event": {"precision": event_precision, "recall": event_recall, "f1": _f1(event_precision, event_recall)},
+        }
+    return {"detector": name, "settings": dataclasses.asdict(settings), "seed": seed, "nab": corpus,
+            "standard_threshold": threshold, "per_category": per_category, "per_file": per_file}
+
+
+def write_summary(result: dict, scoreboard: dict, summary_dir: Path, target_files: list[str], *,
+                  corpus_complete: bool, wall_time_s: float) -> tuple[Path, Path]:
+    """Writes anomaly_nab_<detector>.json and .md; returns their paths."""
+    summary_dir.mkdir(parents=True, exist_ok=True)
+    name = result["detector"]
+    summary = {
+        "benchmark": "NAB (Numenta Anomaly Benchmark)",
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "protocol": PROTOCOL,
+        "corpus_complete": corpus_complete,
+        "files": len(result["per_file"]),
+        "wall_time_s": round(wall_time_s, 1),
+        "environment": report.environment(),
+        **result,
+        "published_scoreboard": scoreboard,
+    }
+    json_path = summary_dir / f"anomaly_nab_{name}.json"
+    json_path.write_text(report.to_json(summary))
+
+    lines = [f"# NAB benchmark: {name}", "",
+             f"{summary['created']} · {summary['files']} files"
+             f"{'' if corpus_complete else ' (a subset: not comparable to the scoreboard)'} · seed "
+             f"{result['seed']} · wall time {wall_time_s / 60:.1f} min on {summary['environment']['cpu_count']} "
+             f"CPUs · model `{result['settings']['model']}`, window {result['settings']['window']}", "",
+             PROTOCOL, "", "## NAB scores (0 = null detector, 100 = perfect)", "",
+             "| detector | standard | reward_low_FP_rate | reward_low_FN_rate |", "|---|---|---|---|"]
+    rows = [(f"**{name} (this run)**", result["nab"]["standard"]["score"],
+             result["nab"]["reward_low_FP_rate"]["score"], result["nab"]["reward_low_FN_rate"]["score"])]
+    rows += [(f"{detector} (published)", values["standard"], values["reward_low_FP_rate"],
+              values["reward_low_FN_rate"]) for detector, values in scoreboard.items()]
+    rows.sort(key=lambda row: -row[1])
+    lines += [f"| {row[0]} | {row[1]:.1f} | {row[2]:.1f} | {row[3]:.1f} |" for row in rows]
+    lines += ["", f"Corpus threshold (standard profile): {result['standard_threshold']:.4f}.", "",
+              "## Per category, at the standard threshold", "",
+              "| category | files | windows | detected | false alarms | point P | point R | point F1 | "
+              "event P | event R | event F1 |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for category, values in sorted(result["per_category"].items(), key=lambda item: item[0] == "all"):
+        point, event = values["point"], values["event"]
+        lines.append(f"| {category} | {values['files']} | {values['windows']} | {values['detected']} | "
+                     f"{values['false_alarms']} | {point['precision']:.3f} | {point['recall']:.3f} | "
+                     f"{point['f1']:.3f} | {event['precision']:.3f} | {event['recall']:.3f} | {event['f1']:.3f} |")
+    lines += ["", "## Target files", "", "| file | windows | detected | false alarms | event F1 |",
+              "|---|---|---|---|---|"]
+    for key in target_files:
+        if key in result["per_file"]:
+            events = result["per_file"][key]["events"]
+            lines.append(f"| {key} | {events['windows']} | {events['detected']} | {events['false_alarms']} | "
+                         f"{events['f1']:.3f} |")
+    lines += ["", f"Per-file results: `{json_path.name}`.", ""]
+    markdown_path = summary_dir / f"anomaly_nab_{name}.md"
+    markdown_path.write_text("\n".join(lines))
+    return json_path, markdown_path

@@ -1,0 +1,129 @@
+"""Causal (NAB-style) detection: learn from a file's probationary period only, then score each point
+from the data up to it.
+
+    scores = CausalDetector(DetectorSettings(model="dense")).score(series)   # one score in [0, 1] per point
+
+Per file:
+1. The first `nab.probationary_length(n)` points (15%, at most 750) are all the model may learn from:
+   min-max scaling and the autoencoder are fit on them (the last 20% of their windows for early stopping).
+2. Point t is scored by the reconstruction error of the window that ends at t: no future values.
+3. Errors become scores with an anomaly likelihood, as Numenta's detectors do: how unlikely the mean error
+   of the last `short_window` points is under a normal fit to the errors of the `long_window` points
+   before them; score = -log10(tail probability) / `log_scale`, clipped to [0, 1]. This adapts to each
+   file's error level, which matters because NAB uses one threshold for the whole corpus.
+4. Optionally (`retrain_every`), the model is refit on the most recent past points as scoring proceeds.
+"""
+
+import dataclasses
+
+import keras
+import numpy as np
+import pandas as pd
+from scipy import special
+
+from anomaly import data, models, nab
+
+
+@dataclasses.dataclass
+class DetectorSettings:
+    """One causal detector: the autoencoder and how its errors become scores."""
+
+    model: str = "dense"
+    window: int = 32
+    epochs: int = 40
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    l2: float = 0.0
+    patience: int = 5
+    short_window: int = 8          # points averaged into the current error
+    long_window: int = 1500        # points of past errors the likelihood is fit on
+    log_scale: float = 8.0         # -log10(tail) at which the score reaches 1
+    retrain_every: int = 0         # refit on recent past data every N points (0: never)
+    retrain_span: int = 1500       # how many recent points a refit learns from
+
+
+class CausalDetector:
+    """Scores a `data.Series` point by point, learning only from the past (see the module docstring)."""
+
+    def __init__(self, settings: DetectorSettings, seed: int = 0):
+        self.settings = settings
+        self.seed = seed
+
+    def score(self, series: data.Series) -> np.ndarray:
+        """One anomaly score in [0, 1] per point; point t depends on points 0..t only."""
+        settings = self.settings
+        length = len(series)
+        probation = nab.probationary_length(length)
+        # Refit points: the end of the probationary period, then every `retrain_every` points.
+        starts = [probation] + (list(range(probation + settings.retrain_every, length, settings.retrain_every))
+                                if settings.retrain_every else [])
+        ends = starts[1:] + [length]
+        errors = np.full(length, np.nan)
+        for begin, end in zip(starts, ends):
+            history = series.values[:begin] if begin == probation else \
+                series.values[max(0, begin - settings.retrain_span):begin]
+            model, scaling = self._fit(history)
+            # The first model also scores the probationary period itself (in-sample; NAB ignores it).
+            first = settings.window - 1 if begin == probation else begin
+            if end > first:
+                errors[max(first, settings.window - 1):end] = self._window_errors(model, scaling, series.values,
+                                                                                  first, end)
+            keras.backend.clear_session(free_memory=True)
+        return likelihood_scores(errors, settings.short_window, settings.long_window, settings.log_scale)
+
+    def _fit(self, values: np.ndarray):
+        settings = self.settings
+        keras.utils.set_random_seed(self.seed)
+        minimum, maximum = float(values.min()), float(values.max())
+        scaling = data.MinMaxScaling(minimum, maximum if maximum > minimum else minimum + 1.0)
+        windows, _ = data.sliding_windows(scaling.transform(values), settings.window)
+        model = models.build(settings.model, input_dim=settings.window, l2=settings.l2)
+        model.compile(optimizer=keras.optimizers.Adam(settings.learning_rate), loss="mse")
+        split = max(1, int(len(windows) * 0.8))  # chronological: the last 20% of windows validate
+        model.fit(windows[:split], windows[:split], validation_data=(windows[split:], windows[split:]),
+                  epochs=settings.epochs, batch_size=settings.batch_size, shuffle=True, verbose=0,
+                  callbacks=[keras.callbacks.EarlyStopping(patience=settings.patience,
+                                                           restore_best_weights=True)])
+        return model, scaling
+
+    def _window_errors(self, model, scaling, values, begin: int, end: int) -> np.ndarray:
+        """Reconstruction error of the windows ending at points begin..end-1 (begin >= window - 1)."""
+        window = self.settings.window
+        begin = max(begin, window - 1)
+        scaled = scaling.transform(values[begin - window + 1:end]).astype(np.float32)
+        windows = np.lib.stride_tricks.sliding_window_view(scaled, window)
+        # Direct calls, not model.predict: predict retraces a new function for every model we build.
+        reconstructed = np.concatenate([keras.ops.convert_to_numpy(model(windows[i:i + 8192], training=False))
+                                        for i in range(0, len(windows), 8192)])
+        return np.mean((reconstructed - windows) ** 2, axis=1)
+
+
+def likelihood_scores(errors: np.ndarray, short_window: int, long_window: int, log_scale: float) -> np.ndarray:
+    """Causal anomaly likelihood of an error series, as a score in [0, 1] (NaN errors score 0).
+
+    At t: m = mean(errors[t - short_window + 1 .. t]); mu, sigma = mean and std of the errors in the
+    `long_window` points before that; score = clip(-log10(P(N(mu, sigma) > m)) / log_scale, 0, 1).
+    """
+    series = pd.Series(errors)
+    recent = series.rolling(short_window, min_periods=1).mean()
+    past = series.shift(short_window)
+    mean = past.rolling(long_window, min_periods=short_window).mean()
+    std = past.rolling(long_window, min_periods=short_window).std()
+    std = np.maximum(std.to_numpy(), 1e-4 * np.maximum(np.abs(mean.to_numpy()), 1e-12))
+    z = (recent.to_numpy() - mean.to_numpy()) / std
+    log10_tail = special.log_ndtr(-z) / np.log(10.0)  # log10 P(Z > z), accurate far in the tail
+    scores = np.clip(-log10_tail / log_scale, 0.0, 1.0)
+    return np.nan_to_num(scores, nan=0.0)
+
+
+#: Benchmark detectors by NAB name (NAB parses '<detector>_<file>', so no underscores in names).
+DETECTORS = {
+    "aeDense": DetectorSettings(model="dense"),
+    "aeBase": DetectorSettings(model="base"),
+    "aeTanh": DetectorSettings(model="tanh"),
+    "aeDropout": DetectorSettings(model="dropout"),
+    "aeConv": DetectorSettings(model="conv"),
+    "aeLstm": DetectorSettings(model="lstm"),
+}
+DEFAULT_DETECTOR = "aeDense"
+SEED_VARIANTS = ["aeBase", "aeDense", "aeTanh", "aeDropout"]

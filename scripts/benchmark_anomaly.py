@@ -1,0 +1,78 @@
+"""Run causal autoencoder detectors over the NAB corpus and score them with NAB's rules.
+
+    python scripts/benchmark_anomaly.py --nab-dir ../shared/data/nab --out benchmarks/out
+    python scripts/benchmark_anomaly.py --nab-dir NAB --out DIR --detectors aeDense,aeBase --files realTweets
+
+Writes, per detector:
+- DIR/<detector>/<category>/<detector>_<file>.csv with timestamp,value,anomaly_score,label (NAB's results
+  layout, readable by NAB's own scorer);
+- <summary-dir>/anomaly_nab_<detector>.json and .md: NAB scores for the three profiles (threshold optimised
+  over the corpus, as NAB does) next to the published scoreboard, point and event precision/recall/F1 per
+  category at the standard profile's threshold, per-file results, wall time, machine, versions, seed.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core.errors import UserError, exit_on_user_error  # noqa: E402
+from anomaly import data  # noqa: E402
+
+TARGET_FILES = ["artificialWithAnomaly/art_daily_flatmiddle.csv",
+                "realAWSCloudwatch/ec2_disk_write_bytes_1ef3de.csv"]
+
+
+def parse_arguments(argv):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--nab-dir", required=True, help="a NAB checkout: data/, labels/, config/, results/")
+    parser.add_argument("--out", required=True, help="folder for the per-file result CSVs (NAB's layout)")
+    parser.add_argument("--detectors", default="aeDense",
+                        help="comma-separated detector names, or 'seeds' for the four seed variants")
+    parser.add_argument("--files", default="", help="only files whose key contains this text")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--summary-dir", default="benchmarks/results", help="where the JSON/Markdown go")
+    return parser.parse_args(argv)
+
+
+@exit_on_user_error
+def main(argv=None) -> int:
+    arguments = parse_arguments(argv)
+    nab_dir = Path(arguments.nab_dir)
+    keys = [key for key in data.nab_data_files(nab_dir) if arguments.files in key]
+    if not keys:
+        raise UserError(f"{nab_dir}: no NAB data files match {arguments.files!r}")
+    if not (nab_dir / data.NAB_WINDOWS_FILE).is_file():
+        raise UserError(f"{nab_dir}: no {data.NAB_WINDOWS_FILE}")
+
+    from anomaly import nab, online  # TensorFlow loads once the arguments are valid
+    from anomaly.benchmark import run_detector, write_summary
+
+    names = online.SEED_VARIANTS if arguments.detectors == "seeds" else arguments.detectors.split(",")
+    for name in names:
+        if name not in online.DETECTORS:
+            raise UserError(f"unknown detector {name!r}; choose from {', '.join(online.DETECTORS)}")
+    profiles = nab.load_profiles(nab_dir / "config" / "profiles.json")
+    series = {key: data.load_nab_series(nab_dir, key) for key in keys}
+    scoreboard_path = nab_dir / "results" / "final_results.json"
+    scoreboard = json.loads(scoreboard_path.read_text()) if scoreboard_path.is_file() else {}
+    for name in names:
+        started = time.perf_counter()
+        result = run_detector(name, online.DETECTORS[name], series, Path(arguments.out), profiles,
+                              arguments.seed)
+        paths = write_summary(result, scoreboard, Path(arguments.summary_dir), TARGET_FILES,
+                              corpus_complete=len(keys) == 58, wall_time_s=time.perf_counter() - started)
+        scores = result["nab"]
+        print(f"{name}: NAB standard {scores['standard']['score']:.1f}, low FP "
+              f"{scores['reward_low_FP_rate']['score']:.1f}, low FN {scores['reward_low_FN_rate']['score']:.1f} "
+              f"({len(keys)} files, {time.perf_counter() - started:.0f} s) -> {paths[1]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

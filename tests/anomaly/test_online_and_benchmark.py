@@ -1,0 +1,71 @@
+import dataclasses
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from anomaly import benchmark, data, nab, online
+
+FAST = online.DetectorSettings(model="base", window=16, epochs=2, long_window=300)
+
+
+def short_series(seed=0, length=1400):
+    full = data.synthetic_series(seed, days=5)
+    return dataclasses.replace(full, timestamps=full.timestamps[:length], values=full.values[:length].copy(),
+                               windows=[])
+
+
+def test_scores_are_causal_future_values_do_not_change_past_scores():
+    series = short_series()
+    changed = dataclasses.replace(series, values=series.values.copy())
+    changed.values[1000:] += 500.0  # a huge change from point 1000 on
+    detector = online.CausalDetector(FAST, seed=3)
+    before, after = detector.score(series), detector.score(changed)
+    np.testing.assert_allclose(before[:1000], after[:1000], atol=1e-6)
+    assert after[1000:1010].max() > before[1000:1010].max()  # and the change itself is noticed
+    assert before.shape == (len(series),) and 0 <= before.min() and before.max() <= 1
+
+
+def test_retraining_learns_from_the_past_only():
+    series = short_series()
+    changed = dataclasses.replace(series, values=series.values.copy())
+    changed.values[1100:] = 0.0
+    settings = dataclasses.replace(FAST, retrain_every=400, retrain_span=400)
+    detector = online.CausalDetector(settings, seed=3)
+    np.testing.assert_allclose(detector.score(series)[:1100], detector.score(changed)[:1100], atol=1e-6)
+
+
+def test_likelihood_scores():
+    errors = np.concatenate([np.full(20, np.nan), np.random.default_rng(0).normal(1.0, 0.1, 500), np.full(20, 3.0)])
+    scores = online.likelihood_scores(errors, short_window=5, long_window=200, log_scale=8.0)
+    assert (scores[:20] == 0).all()  # no error yet: score 0
+    assert scores[20:520].max() < 0.7
+    shifted = scores[-20:]  # a level shift of 20 sigma saturates, then fades as it becomes the new normal
+    assert shifted[1:9].min() == 1.0 and shifted[-1] < 0.7
+
+
+def test_benchmark_writes_nab_layout_and_summaries(tmp_path):
+    series = {}
+    for number, category in enumerate(["artificialWithAnomaly", "realTraffic"]):
+        one = data.synthetic_series(number)
+        one.name = f"{category}/file{number}.csv"
+        series[one.name] = one
+    result = benchmark.run_detector("aeTest", FAST, series, tmp_path / "out", nab.PROFILES, seed=0)
+    csv = tmp_path / "out" / "aeTest" / "realTraffic" / "aeTest_file1.csv"
+    frame = pd.read_csv(csv)
+    assert list(frame.columns) == ["timestamp", "value", "anomaly_score", "label"]
+    assert len(frame) == 4032 and frame["label"].sum() == series["realTraffic/file1.csv"].labels().sum()
+    assert frame["anomaly_score"].between(0, 1).all()
+    assert set(result["nab"]) == set(nab.PROFILES) and result["per_category"]["all"]["windows"] == 8
+    assert -100 < result["nab"]["standard"]["score"] <= 100
+
+    scoreboard = {"numenta": {"standard": 70.1, "reward_low_FP_rate": 63.1, "reward_low_FN_rate": 74.3}}
+    json_path, markdown_path = benchmark.write_summary(result, scoreboard, tmp_path / "summary",
+                                                       ["realTraffic/file1.csv"], corpus_complete=False,
+                                                       wall_time_s=12.0)
+    summary = json.loads(json_path.read_text())
+    assert summary["corpus_complete"] is False and summary["environment"]["packages"]["tensorflow"]
+    markdown = markdown_path.read_text()
+    assert "numenta (published) | 70.1" in markdown and "not comparable" in markdown
+    assert "| realTraffic/file1.csv |" in markdown
