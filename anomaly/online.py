@@ -6,12 +6,22 @@ from the data up to it.
 Per file:
 1. The first `nab.probationary_length(n)` points (15%, at most 750) are all the model may learn from:
    min-max scaling and the autoencoder are fit on them (the last 20% of their windows for early stopping).
-2. Point t is scored by the reconstruction error of the window that ends at t: no future values.
-3. Errors become scores with an anomaly likelihood, as Numenta's detectors do: how unlikely the mean error
-   of the last `short_window` points is under a normal fit to the errors of the `long_window` points
-   before them; score = -log10(tail probability) / `log_scale`, clipped to [0, 1]. This adapts to each
-   file's error level, which matters because NAB uses one threshold for the whole corpus.
-4. Optionally (`retrain_every`), the model is refit on the most recent past points as scoring proceeds.
+2. Point t's error is the squared reconstruction error of the last `error_points` values of the window
+   that ends at t: no future values, and an anomaly is scored when it arrives rather than smeared over
+   the `window` later windows that still contain it.
+3. Errors become surprise with an anomaly likelihood, as Numenta's detectors do: x = -log10 of the
+   probability of the mean error of the last `short_window` points under a normal fit to the errors of
+   the `long_window` points before them. This adapts to each file's error level, which matters because
+   NAB uses one threshold for the whole corpus.
+4. Alert suppression: x counts only where it exceeds every x of the previous `suppress_window` points
+   (else 0), so one event raises one alert rather than a run of them; NAB charges every flagged point
+   outside a window but credits only the first inside one. Set `suppress_window=0` to keep every point.
+5. score = x / (x + `score_scale`): in [0, 1), strictly increasing, never saturating (ties at 1.0 would
+   leave the corpus threshold nothing to separate).
+6. Optionally (`retrain_every`), the model is refit on the most recent past points as scoring proceeds.
+
+The defaults were chosen on the NAB corpus itself (as the published NAB detectors' were): see
+benchmarks/results/ and the benchmark's protocol note.
 """
 
 import dataclasses
@@ -26,7 +36,7 @@ from anomaly import data, models, nab
 
 @dataclasses.dataclass
 class DetectorSettings:
-    """One causal detector: the autoencoder and how its errors become scores."""
+    """One causal detector: the autoencoder and how its errors become scores (see the module docstring)."""
 
     model: str = "dense"
     window: int = 32
@@ -35,9 +45,11 @@ class DetectorSettings:
     learning_rate: float = 1e-3
     l2: float = 0.0
     patience: int = 5
-    short_window: int = 8          # points averaged into the current error
-    long_window: int = 1500        # points of past errors the likelihood is fit on
-    log_scale: float = 8.0         # -log10(tail) at which the score reaches 1
+    error_points: int = 1          # newest values of each window whose squared error is the point's error
+    short_window: int = 1          # points averaged into the current error
+    long_window: int = 8000        # past errors the likelihood is fit on
+    suppress_window: int = 100     # an alert must beat the previous N points' surprise (0: off)
+    score_scale: float = 8.0       # surprise (-log10 p) at which the score is 0.5
     retrain_every: int = 0         # refit on recent past data every N points (0: never)
     retrain_span: int = 1500       # how many recent points a refit learns from
 
@@ -51,6 +63,12 @@ class CausalDetector:
 
     def score(self, series: data.Series) -> np.ndarray:
         """One anomaly score in [0, 1] per point; point t depends on points 0..t only."""
+        settings = self.settings
+        surprise = likelihood_surprise(self.errors(series), settings.short_window, settings.long_window)
+        return surprise_to_score(suppress_repeats(surprise, settings.suppress_window), settings.score_scale)
+
+    def errors(self, series: data.Series) -> np.ndarray:
+        """Reconstruction error of the window ending at each point (NaN before the first full window)."""
         settings = self.settings
         length = len(series)
         probation = nab.probationary_length(length)
@@ -69,7 +87,7 @@ class CausalDetector:
                 errors[max(first, settings.window - 1):end] = self._window_errors(model, scaling, series.values,
                                                                                   first, end)
             keras.backend.clear_session(free_memory=True)
-        return likelihood_scores(errors, settings.short_window, settings.long_window, settings.log_scale)
+        return errors
 
     def _fit(self, values: np.ndarray):
         settings = self.settings
@@ -87,7 +105,8 @@ class CausalDetector:
         return model, scaling
 
     def _window_errors(self, model, scaling, values, begin: int, end: int) -> np.ndarray:
-        """Reconstruction error of the windows ending at points begin..end-1 (begin >= window - 1)."""
+        """Error of the windows ending at points begin..end-1 (begin >= window - 1): the mean squared error
+        of their newest `error_points` values."""
         window = self.settings.window
         begin = max(begin, window - 1)
         scaled = scaling.transform(values[begin - window + 1:end]).astype(np.float32)
@@ -95,25 +114,38 @@ class CausalDetector:
         # Direct calls, not model.predict: predict retraces a new function for every model we build.
         reconstructed = np.concatenate([keras.ops.convert_to_numpy(model(windows[i:i + 8192], training=False))
                                         for i in range(0, len(windows), 8192)])
-        return np.mean((reconstructed - windows) ** 2, axis=1)
+        newest = slice(window - self.settings.error_points, window)
+        return np.mean((reconstructed[:, newest] - windows[:, newest]) ** 2, axis=1)
 
 
-def likelihood_scores(errors: np.ndarray, short_window: int, long_window: int, log_scale: float) -> np.ndarray:
-    """Causal anomaly likelihood of an error series, as a score in [0, 1] (NaN errors score 0).
+def likelihood_surprise(errors: np.ndarray, short_window: int, long_window: int) -> np.ndarray:
+    """Causal anomaly likelihood of an error series as surprise, -log10 p >= 0 (0 where errors are NaN).
 
-    At t: m = mean(errors[t - short_window + 1 .. t]); mu, sigma = mean and std of the errors in the
-    `long_window` points before that; score = clip(-log10(P(N(mu, sigma) > m)) / log_scale, 0, 1).
+    At t: m = mean(errors[t - short_window + 1 .. t]); mu, sigma = mean and std of the errors of the
+    `long_window` points before those; surprise = -log10 P(N(mu, sigma) > m).
     """
     series = pd.Series(errors)
     recent = series.rolling(short_window, min_periods=1).mean()
     past = series.shift(short_window)
-    mean = past.rolling(long_window, min_periods=short_window).mean()
-    std = past.rolling(long_window, min_periods=short_window).std()
+    mean = past.rolling(long_window, min_periods=max(short_window, 2)).mean()
+    std = past.rolling(long_window, min_periods=max(short_window, 2)).std()
     std = np.maximum(std.to_numpy(), 1e-4 * np.maximum(np.abs(mean.to_numpy()), 1e-12))
     z = (recent.to_numpy() - mean.to_numpy()) / std
-    log10_tail = special.log_ndtr(-z) / np.log(10.0)  # log10 P(Z > z), accurate far in the tail
-    scores = np.clip(-log10_tail / log_scale, 0.0, 1.0)
-    return np.nan_to_num(scores, nan=0.0)
+    surprise = -special.log_ndtr(-z) / np.log(10.0)  # log_ndtr stays accurate far in the tail
+    return np.nan_to_num(surprise, nan=0.0)
+
+
+def suppress_repeats(surprise: np.ndarray, window: int) -> np.ndarray:
+    """Keeps a value only where it exceeds every value of the previous `window` points, else 0."""
+    if not window:
+        return surprise
+    previous = pd.Series(surprise).shift(1).rolling(window, min_periods=1).max().fillna(0.0).to_numpy()
+    return np.where(surprise > previous, surprise, 0.0)
+
+
+def surprise_to_score(surprise: np.ndarray, scale: float) -> np.ndarray:
+    """x / (x + scale): [0, inf) onto [0, 1), strictly increasing."""
+    return surprise / (surprise + scale)
 
 
 #: Benchmark detectors by NAB name (NAB parses '<detector>_<file>', so no underscores in names).

@@ -7,7 +7,7 @@ import pytest
 
 from anomaly import benchmark, data, nab, online
 
-FAST = online.DetectorSettings(model="base", window=16, epochs=2, long_window=300)
+FAST = online.DetectorSettings(model="base", window=16, epochs=2, long_window=300, suppress_window=0)
 
 
 def short_series(seed=0, length=1400):
@@ -36,13 +36,25 @@ def test_retraining_learns_from_the_past_only():
     np.testing.assert_allclose(detector.score(series)[:1100], detector.score(changed)[:1100], atol=1e-6)
 
 
-def test_likelihood_scores():
+def test_surprise_is_high_for_a_level_shift_and_fades_as_it_becomes_normal():
     errors = np.concatenate([np.full(20, np.nan), np.random.default_rng(0).normal(1.0, 0.1, 500), np.full(20, 3.0)])
-    scores = online.likelihood_scores(errors, short_window=5, long_window=200, log_scale=8.0)
-    assert (scores[:20] == 0).all()  # no error yet: score 0
-    assert scores[20:520].max() < 0.7
-    shifted = scores[-20:]  # a level shift of 20 sigma saturates, then fades as it becomes the new normal
-    assert shifted[1:9].min() == 1.0 and shifted[-1] < 0.7
+    surprise = online.likelihood_surprise(errors, short_window=5, long_window=200)
+    assert (surprise[:20] == 0).all()  # no error yet: no surprise
+    assert surprise[20:520].max() < 6  # ordinary noise
+    shifted = surprise[-20:]  # a 20-sigma shift is very surprising, then fades into the new normal
+    assert shifted[:6].max() > 50 and shifted[-1] < shifted.max() / 10
+
+
+def test_suppression_keeps_only_new_highs():
+    surprise = np.array([0, 5, 6, 6, 2, 0, 0, 0, 7, 1.0])
+    np.testing.assert_array_equal(online.suppress_repeats(surprise, 3), [0, 5, 6, 0, 0, 0, 0, 0, 7, 0])
+    np.testing.assert_array_equal(online.suppress_repeats(surprise, 0), surprise)
+
+
+def test_scores_are_strictly_increasing_in_surprise_and_below_1():
+    scores = online.surprise_to_score(np.array([0.0, 8.0, 80.0, 1e6]), 8.0)
+    np.testing.assert_allclose(scores[:2], [0.0, 0.5])
+    assert np.all(np.diff(scores) > 0) and scores[-1] < 1.0
 
 
 def test_benchmark_writes_nab_layout_and_summaries(tmp_path):
