@@ -155,3 +155,20 @@ def write_summary(result: dict, scoreboard: dict, summary_dir: Path, target_file
     markdown_path = summary_dir / f"anomaly_nab_{name}.md"
     markdown_path.write_text("\n".join(lines))
     return json_path, markdown_path
+
+
+def write_comparison(results: list[dict], scoreboard: dict, summary_dir: Path) -> Path:
+    """anomaly_nab_comparison.md: the detectors of one run side by side with the published scoreboard."""
+    lines = ["# NAB: detectors of one benchmark run and the published scoreboard", "", PROTOCOL, "",
+             "| detector | model | standard | reward_low_FP_rate | reward_low_FN_rate | event F1 (all) |",
+             "|---|---|---|---|---|---|"]
+    rows = [(result["detector"] + " (this run)", result["settings"]["model"], result["nab"]["standard"]["score"],
+             result["nab"]["reward_low_FP_rate"]["score"], result["nab"]["reward_low_FN_rate"]["score"],
+             f"{result['per_category']['all']['event']['f1']:.3f}") for result in results]
+    rows += [(f"{name} (published)", "", values["standard"], values["reward_low_FP_rate"],
+              values["reward_low_FN_rate"], "") for name, values in scoreboard.items()]
+    for row in sorted(rows, key=lambda row: -row[2]):
+        lines.append(f"| {row[0]} | {row[1]} | {row[2]:.1f} | {row[3]:.1f} | {row[4]:.1f} | {row[5]} |")
+    path = summary_dir / "anomaly_nab_comparison.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path

@@ -46,6 +46,7 @@ class DetectorSettings:
     l2: float = 0.0
     patience: int = 5
     error_points: int = 1          # newest values of each window whose squared error is the point's error
+    masked_points: int = 0         # newest values hidden from the encoder (a masked, denoising autoencoder)
     short_window: int = 1          # points averaged into the current error
     long_window: int = 8000        # past errors the likelihood is fit on
     suppress_window: int = 100     # an alert must beat the previous N points' surprise (0: off)
@@ -98,11 +99,25 @@ class CausalDetector:
         model = models.build(settings.model, input_dim=settings.window, l2=settings.l2)
         model.compile(optimizer=keras.optimizers.Adam(settings.learning_rate), loss="mse")
         split = max(1, int(len(windows) * 0.8))  # chronological: the last 20% of windows validate
-        model.fit(windows[:split], windows[:split], validation_data=(windows[split:], windows[split:]),
+        inputs = self._encoder_inputs(windows)
+        model.fit(inputs[:split], windows[:split], validation_data=(inputs[split:], windows[split:]),
                   epochs=settings.epochs, batch_size=settings.batch_size, shuffle=True, verbose=0,
                   callbacks=[keras.callbacks.EarlyStopping(patience=settings.patience,
                                                            restore_best_weights=True)])
         return model, scaling
+
+    def _encoder_inputs(self, windows: np.ndarray) -> np.ndarray:
+        """Windows with their newest `masked_points` values replaced by the last visible one.
+
+        The model must then reconstruct the hidden values from the context before them, so its error
+        there is a forecast error: large when a value is unexpected, not merely hard to copy.
+        """
+        hidden = self.settings.masked_points
+        if not hidden:
+            return windows
+        inputs = np.array(windows, copy=True)
+        inputs[:, -hidden:] = inputs[:, -hidden - 1:-hidden]
+        return inputs
 
     def _window_errors(self, model, scaling, values, begin: int, end: int) -> np.ndarray:
         """Error of the windows ending at points begin..end-1 (begin >= window - 1): the mean squared error
@@ -112,8 +127,9 @@ class CausalDetector:
         scaled = scaling.transform(values[begin - window + 1:end]).astype(np.float32)
         windows = np.lib.stride_tricks.sliding_window_view(scaled, window)
         # Direct calls, not model.predict: predict retraces a new function for every model we build.
-        reconstructed = np.concatenate([keras.ops.convert_to_numpy(model(windows[i:i + 8192], training=False))
-                                        for i in range(0, len(windows), 8192)])
+        inputs = self._encoder_inputs(windows)
+        reconstructed = np.concatenate([keras.ops.convert_to_numpy(model(inputs[i:i + 8192], training=False))
+                                        for i in range(0, len(inputs), 8192)])
         newest = slice(window - self.settings.error_points, window)
         return np.mean((reconstructed[:, newest] - windows[:, newest]) ** 2, axis=1)
 

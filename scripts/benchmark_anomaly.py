@@ -51,7 +51,7 @@ def main(argv=None) -> int:
         raise UserError(f"{nab_dir}: no {data.NAB_WINDOWS_FILE}")
 
     from anomaly import nab, online  # TensorFlow loads once the arguments are valid
-    from anomaly.benchmark import run_detector, write_summary
+    from anomaly.benchmark import run_detector, write_comparison, write_summary
 
     names = online.SEED_VARIANTS if arguments.detectors == "seeds" else arguments.detectors.split(",")
     for name in names:
@@ -61,16 +61,20 @@ def main(argv=None) -> int:
     series = {key: data.load_nab_series(nab_dir, key) for key in keys}
     scoreboard_path = nab_dir / "results" / "final_results.json"
     scoreboard = json.loads(scoreboard_path.read_text()) if scoreboard_path.is_file() else {}
+    results = []
     for name in names:
         started = time.perf_counter()
         result = run_detector(name, online.DETECTORS[name], series, Path(arguments.out), profiles,
                               arguments.seed)
         paths = write_summary(result, scoreboard, Path(arguments.summary_dir), TARGET_FILES,
                               corpus_complete=len(keys) == 58, wall_time_s=time.perf_counter() - started)
+        results.append(result)
         scores = result["nab"]
         print(f"{name}: NAB standard {scores['standard']['score']:.1f}, low FP "
               f"{scores['reward_low_FP_rate']['score']:.1f}, low FN {scores['reward_low_FN_rate']['score']:.1f} "
               f"({len(keys)} files, {time.perf_counter() - started:.0f} s) -> {paths[1]}")
+    if len(results) > 1:
+        print(f"comparison: {write_comparison(results, scoreboard, Path(arguments.summary_dir))}")
     return 0
 
 

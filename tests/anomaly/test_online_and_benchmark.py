@@ -81,3 +81,19 @@ def test_benchmark_writes_nab_layout_and_summaries(tmp_path):
     markdown = markdown_path.read_text()
     assert "numenta (published) | 70.1" in markdown and "not comparable" in markdown
     assert "| realTraffic/file1.csv |" in markdown
+
+
+def test_masked_autoencoder_hides_the_newest_values_from_the_encoder():
+    detector = online.CausalDetector(dataclasses.replace(FAST, masked_points=2))
+    windows = np.arange(12, dtype=np.float32).reshape(2, 6)
+    inputs = detector._encoder_inputs(windows)
+    np.testing.assert_array_equal(inputs, [[0, 1, 2, 3, 3, 3], [6, 7, 8, 9, 9, 9]])
+    np.testing.assert_array_equal(windows[0], [0, 1, 2, 3, 4, 5])  # the targets are left intact
+
+
+def test_masked_scores_are_causal_too():
+    series = short_series()
+    changed = dataclasses.replace(series, values=series.values.copy())
+    changed.values[1000:] *= -1
+    detector = online.CausalDetector(dataclasses.replace(FAST, masked_points=1), seed=5)
+    np.testing.assert_allclose(detector.score(series)[:1000], detector.score(changed)[:1000], atol=1e-6)
