@@ -5,6 +5,7 @@ Used by `scripts/benchmark_anomaly.py`; kept here so that it is importable and t
 
 import dataclasses
 import datetime
+import json
 import time
 import uuid
 from collections import defaultdict
@@ -15,7 +16,7 @@ import pandas as pd
 
 from core import report
 from anomaly import evaluation, nab
-from anomaly.online import CausalDetector, DetectorSettings
+from anomaly.online import make_detector
 
 PROTOCOL = (
     "Causal, as NAB requires: for each file the scaling and the autoencoder are fit on the first 15% "
@@ -45,10 +46,13 @@ def _ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator if denominator else 0.0
 
 
-def run_detector(name: str, settings: DetectorSettings, series: dict, out_dir: Path, profiles: dict,
-                 seed: int) -> dict:
-    """Scores every series causally, writes NAB result CSVs and returns the measured results."""
-    detector = CausalDetector(settings, seed=seed)
+def run_detector(name: str, settings, series: dict, out_dir: Path, profiles: dict, seed: int) -> dict:
+    """Scores every series causally, writes NAB result CSVs and returns the measured results.
+
+    Args:
+        settings: an `online.DetectorSettings` or `online.EnsembleSettings`.
+    """
+    detector = make_detector(settings, seed=seed)
     files, per_file = [], {}
     for key, one in series.items():
         started = time.perf_counter()
@@ -99,7 +103,8 @@ def run_detector(name: str, settings: DetectorSettings, series: dict, out_dir: P
             "point": {"precision": point_precision, "recall": point_recall, "f1": _f1(point_precision, point_recall)},
             "event": {"precision": event_precision, "recall": event_recall, "f1": _f1(event_precision, event_recall)},
         }
-    return {"detector": name, "settings": dataclasses.asdict(settings), "seed": seed, "nab": corpus,
+    described = {**dataclasses.asdict(settings), "model": settings.model, "window": settings.window}
+    return {"detector": name, "settings": described, "seed": seed, "nab": corpus,
             "standard_threshold": threshold, "per_category": per_category, "per_file": per_file}
 
 
@@ -157,18 +162,27 @@ def write_summary(result: dict, scoreboard: dict, summary_dir: Path, target_file
     return json_path, markdown_path
 
 
-def write_comparison(results: list[dict], scoreboard: dict, summary_dir: Path) -> Path:
-    """anomaly_nab_comparison.md: the detectors of one run side by side with the published scoreboard."""
-    lines = ["# NAB: detectors of one benchmark run and the published scoreboard", "", PROTOCOL, "",
-             "| detector | model | standard | reward_low_FP_rate | reward_low_FN_rate | event F1 (all) |",
-             "|---|---|---|---|---|---|"]
-    rows = [(result["detector"] + " (this run)", result["settings"]["model"], result["nab"]["standard"]["score"],
-             result["nab"]["reward_low_FP_rate"]["score"], result["nab"]["reward_low_FN_rate"]["score"],
-             f"{result['per_category']['all']['event']['f1']:.3f}") for result in results]
-    rows += [(f"{name} (published)", "", values["standard"], values["reward_low_FP_rate"],
-              values["reward_low_FN_rate"], "") for name, values in scoreboard.items()]
-    for row in sorted(rows, key=lambda row: -row[2]):
-        lines.append(f"| {row[0]} | {row[1]} | {row[2]:.1f} | {row[3]:.1f} | {row[4]:.1f} | {row[5]} |")
+def write_comparison(summary_dir: Path) -> Path:
+    """anomaly_nab_comparison.md: every detector summary in `summary_dir` beside the published scoreboard."""
+    summaries = [json.loads(path.read_text()) for path in sorted(summary_dir.glob("anomaly_nab_*.json"))]
+    scoreboard = summaries[0]["published_scoreboard"] if summaries else {}
+    lines = ["# NAB: our detectors and the published scoreboard", "", PROTOCOL, "",
+             "| detector | model | window | files | standard | reward_low_FP_rate | reward_low_FN_rate | "
+             "event F1 | wall time (min) |", "|---|---|---|---|---|---|---|---|---|"]
+    rows = [(f"**{summary['detector']}** (ours, seed {summary['seed']})", summary["settings"]["model"],
+             summary["settings"]["window"], summary["files"], summary["nab"]["standard"]["score"],
+             summary["nab"]["reward_low_FP_rate"]["score"], summary["nab"]["reward_low_FN_rate"]["score"],
+             f"{summary['per_category']['all']['event']['f1']:.3f}", f"{summary['wall_time_s'] / 60:.1f}")
+            for summary in summaries]
+    rows += [(f"{name} (published)", "", "", 58, values["standard"], values["reward_low_FP_rate"],
+              values["reward_low_FN_rate"], "", "") for name, values in scoreboard.items()]
+    for row in sorted(rows, key=lambda row: -row[4]):
+        lines.append("| " + " | ".join(str(cell) if not isinstance(cell, float) else f"{cell:.1f}" for cell in row)
+                     + " |")
+    environment = summaries[0]["environment"] if summaries else {}
+    if environment:
+        lines += ["", f"Measured on {environment['cpu_count']} CPUs ({environment['platform']}), TensorFlow "
+                      f"{environment['packages']['tensorflow']}, Keras {environment['packages']['keras']}."]
     path = summary_dir / "anomaly_nab_comparison.md"
     path.write_text("\n".join(lines) + "\n")
     return path

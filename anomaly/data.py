@@ -22,6 +22,7 @@ from core.errors import UserError
 NAB_MANIFEST = json.loads((Path(__file__).parent / "nab_manifest.json").read_text())
 NAB_URL = "https://raw.githubusercontent.com/numenta/NAB/{commit}/{path}"
 NAB_WINDOWS_FILE = "labels/combined_windows.json"
+NAB_POINTS_FILE = "labels/combined_labels.json"
 
 
 @dataclasses.dataclass
@@ -34,6 +35,8 @@ class Series:
         values: float64 values, no NaN.
         windows: labelled anomaly windows as inclusive (start, end) timestamp pairs; may be empty.
         source: where the data came from (a path or "synthetic").
+        anomaly_points: the labelled anomaly instants inside the windows (NAB's combined_labels.json),
+            shown in plots; scoring uses the windows.
     """
 
     name: str
@@ -41,6 +44,7 @@ class Series:
     values: np.ndarray
     windows: list[tuple[pd.Timestamp, pd.Timestamp]]
     source: str
+    anomaly_points: list[pd.Timestamp] = dataclasses.field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.values)
@@ -223,6 +227,9 @@ def load_nab_series(nab_dir, key: str) -> Series:
     nab_dir = Path(nab_dir)
     series = load_csv(nab_dir / "data" / key, name=key, strict=False)
     series.windows = load_windows(nab_dir / NAB_WINDOWS_FILE, key, series)
+    points_path = nab_dir / NAB_POINTS_FILE
+    if points_path.is_file():
+        series.anomaly_points = [pd.Timestamp(value) for value in json.loads(points_path.read_text()).get(key, [])]
     return series
 
 

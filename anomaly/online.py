@@ -164,6 +164,45 @@ def surprise_to_score(surprise: np.ndarray, scale: float) -> np.ndarray:
     return surprise / (surprise + scale)
 
 
+@dataclasses.dataclass
+class EnsembleSettings:
+    """Several causal detectors (e.g. one per window length) whose surprise is averaged, then suppressed
+    and mapped to [0, 1) once. Short windows catch spikes; long ones catch changes of pattern."""
+
+    members: tuple[DetectorSettings, ...]
+    suppress_window: int = 100
+    score_scale: float = 8.0
+
+    @property
+    def model(self) -> str:
+        return "+".join(sorted({member.model for member in self.members}))
+
+    @property
+    def window(self) -> str:
+        return "+".join(str(member.window) for member in self.members)
+
+
+class EnsembleDetector:
+    """Scores with every member of an `EnsembleSettings` and combines their surprise (still causal)."""
+
+    def __init__(self, settings: EnsembleSettings, seed: int = 0):
+        self.settings = settings
+        self.members = [CausalDetector(member, seed=seed) for member in settings.members]
+
+    def score(self, series: data.Series) -> np.ndarray:
+        surprise = np.mean([likelihood_surprise(member.errors(series), member.settings.short_window,
+                                                member.settings.long_window) for member in self.members], axis=0)
+        return surprise_to_score(suppress_repeats(surprise, self.settings.suppress_window),
+                                 self.settings.score_scale)
+
+
+def make_detector(settings: DetectorSettings | EnsembleSettings, seed: int = 0):
+    """The detector for `settings`: a `CausalDetector` or an `EnsembleDetector`."""
+    if isinstance(settings, EnsembleSettings):
+        return EnsembleDetector(settings, seed)
+    return CausalDetector(settings, seed)
+
+
 #: Benchmark detectors by NAB name (NAB parses '<detector>_<file>', so no underscores in names).
 DETECTORS = {
     "aeDense": DetectorSettings(model="dense"),
@@ -172,6 +211,8 @@ DETECTORS = {
     "aeDropout": DetectorSettings(model="dropout"),
     "aeConv": DetectorSettings(model="conv"),
     "aeLstm": DetectorSettings(model="lstm"),
+    "aeMultiscale": EnsembleSettings(members=tuple(DetectorSettings(model="dense", window=window)
+                                                   for window in (16, 32, 64))),
 }
-DEFAULT_DETECTOR = "aeDense"
+DEFAULT_DETECTOR = "aeMultiscale"
 SEED_VARIANTS = ["aeBase", "aeDense", "aeTanh", "aeDropout"]

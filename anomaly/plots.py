@@ -24,6 +24,8 @@ def series_with_detections(series, split, flags, title: str):
     figure, axes = plt.subplots(figsize=(11, 4))
     axes.plot(series.timestamps, series.values, linewidth=0.7, color="tab:blue", label="value")
     _shade(axes, series, series.window_bounds())
+    for number, moment in enumerate(series.anomaly_points):
+        axes.axvline(moment, color="tab:orange", linewidth=1, label="labelled anomaly" if number == 0 else None)
     flagged = np.flatnonzero(flags)
     axes.scatter(series.timestamps[flagged], series.values[flagged], s=6, color="tab:red", zorder=3,
                  label=f"flagged ({len(flagged)} points)")

@@ -77,8 +77,9 @@ def run(config: AnomalyConfig, prepared: tuple[data.Series, data.Split] | None =
 
     # Detection: threshold on training errors; every timestamp scored from every window covering it.
     raw_windows, starts = data.sliding_windows(series.values, config.window, stride=1)
-    provisional = WindowDetector(model, scaling, threshold=1.0)
-    window_errors = provisional.predict(raw_windows)["reconstruction_error"]
+    # Errors do not depend on the threshold; it is fit on them and then baked into the final detector
+    # (a WindowDetector traces its threshold into the graph as a constant, hence a second instance).
+    window_errors = WindowDetector(model, scaling, threshold=1.0).predict(raw_windows)["reconstruction_error"]
     in_train = starts + config.window <= split.train_end
     threshold = scoring.fit_threshold(window_errors[in_train], config.threshold,
                                       percentile=config.percentile, k=config.k)

@@ -148,6 +148,9 @@ def test_download_refuses_unknown_files(tmp_path):
 def test_real_nab_file_loads_with_its_windows(shared_nab_dir):
     series = data.load_nab_series(shared_nab_dir, "realAWSCloudwatch/ec2_disk_write_bytes_1ef3de.csv")
     assert len(series) == 4730 and len(series.windows) >= 1
+    assert len(series.anomaly_points) == len(series.windows)  # NAB: one labelled instant per window here
+    (first, last), = series.window_bounds()
+    assert series.timestamps[first] <= np.datetime64(series.anomaly_points[0]) <= series.timestamps[last]
     assert len(data.nab_data_files(shared_nab_dir)) == 58
 
 

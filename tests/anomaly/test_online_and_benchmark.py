@@ -97,3 +97,57 @@ def test_masked_scores_are_causal_too():
     changed.values[1000:] *= -1
     detector = online.CausalDetector(dataclasses.replace(FAST, masked_points=1), seed=5)
     np.testing.assert_allclose(detector.score(series)[:1000], detector.score(changed)[:1000], atol=1e-6)
+
+
+def test_comparison_table_ranks_every_summary_among_the_published(tmp_path):
+    scoreboard = {"numenta": {"standard": 70.1, "reward_low_FP_rate": 63.1, "reward_low_FN_rate": 74.3},
+                  "random": {"standard": 11.0, "reward_low_FP_rate": 5.8, "reward_low_FN_rate": 25.9}}
+    for name, score in (("aeX", 55.0), ("aeY", 75.0)):
+        result = {"detector": name, "seed": 0, "settings": {"model": "dense", "window": 32},
+                  "nab": {"standard": {"score": score}, "reward_low_FP_rate": {"score": 45.0},
+                          "reward_low_FN_rate": {"score": 61.0}},
+                  "per_category": {"all": {"event": {"f1": 0.25}}}, "per_file": {}}
+        benchmark.write_summary(result, scoreboard, tmp_path, [], corpus_complete=True, wall_time_s=60)
+    lines = benchmark.write_comparison(tmp_path).read_text().splitlines()
+    table = [line.split(" | ")[0] for line in lines if line.startswith("| ") and "detector" not in line]
+    assert table == ["| **aeY** (ours, seed 0)", "| numenta (published)", "| **aeX** (ours, seed 0)",
+                     "| random (published)"]
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--nab-dir", "no/such/dir"], "not a NAB folder"),
+    (["--files", "nothing-matches"], "no NAB data files match"),
+    (["--detectors", "aeMagic"], "unknown detector 'aeMagic'"),
+])
+def test_benchmark_script_bad_input(tmp_path, flags, message):
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    nab_dir = tmp_path / "nab"
+    (nab_dir / "data" / "cat").mkdir(parents=True)
+    (nab_dir / "labels").mkdir()
+    (nab_dir / "labels" / "combined_windows.json").write_text("{}")
+    one = data.synthetic_series(0)
+    one.frame().to_csv(nab_dir / "data" / "cat" / "file.csv", index=False)
+    arguments = ["--nab-dir", str(nab_dir), "--out", str(tmp_path / "out"), *flags]
+    result = subprocess.run([sys.executable, str(REPO / "scripts" / "benchmark_anomaly.py"), *arguments],
+                            capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert result.returncode == 2 and message in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_ensemble_averages_member_surprise_and_stays_causal():
+    members = (dataclasses.replace(FAST, window=8), dataclasses.replace(FAST, window=16))
+    settings = online.EnsembleSettings(members=members, suppress_window=0)
+    assert (settings.model, settings.window) == ("base", "8+16")
+    series = short_series()
+    detector = online.make_detector(settings, seed=2)
+    surprise = np.mean([online.likelihood_surprise(online.CausalDetector(m, seed=2).errors(series),
+                                                   m.short_window, m.long_window) for m in members], axis=0)
+    scores = detector.score(series)
+    np.testing.assert_allclose(scores, online.surprise_to_score(surprise, settings.score_scale), atol=1e-6)
+    changed = dataclasses.replace(series, values=series.values.copy())
+    changed.values[1200:] += 100
+    np.testing.assert_allclose(detector.score(changed)[:1200], scores[:1200], atol=1e-6)
