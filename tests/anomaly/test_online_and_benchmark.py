@@ -106,7 +106,10 @@ def test_comparison_table_ranks_every_summary_among_the_published(tmp_path):
         result = {"detector": name, "seed": 0, "settings": {"model": "dense", "window": 32},
                   "nab": {"standard": {"score": score}, "reward_low_FP_rate": {"score": 45.0},
                           "reward_low_FN_rate": {"score": 61.0}},
-                  "per_category": {"all": {"event": {"f1": 0.25}}}, "per_file": {}}
+                  "standard_threshold": 0.7, "per_file": {},
+                  "per_category": {"all": {"files": 58, "windows": 116, "detected": 80, "false_alarms": 200,
+                                           "point": {"precision": 0.1, "recall": 0.2, "f1": 0.13},
+                                           "event": {"precision": 0.3, "recall": 0.7, "f1": 0.25}}}}
         benchmark.write_summary(result, scoreboard, tmp_path, [], corpus_complete=True, wall_time_s=60)
     lines = benchmark.write_comparison(tmp_path).read_text().splitlines()
     table = [line.split(" | ")[0] for line in lines if line.startswith("| ") and "detector" not in line]
