@@ -8,6 +8,7 @@ help text from `field(metadata={"help": ...})`) and saves/loads it as JSON next 
 import argparse
 import dataclasses
 import json
+import types
 import typing
 from pathlib import Path
 
@@ -42,12 +43,9 @@ def load(config_class, path):
 
 
 def _flag_type(annotation):
-    """The argparse `type` for a dataclass field annotation (Optional[X] -> X)."""
-    if isinstance(annotation, str):
-        annotation = eval(annotation, {"typing": typing, "Path": Path})  # dataclass string annotations
-    origin = typing.get_origin(annotation)
-    if origin is typing.Union or str(origin) == "<class 'types.UnionType'>":
-        annotation = next(arg for arg in typing.get_args(annotation) if arg is not type(None))
+    """The argparse `type` for a resolved field annotation (`X | None` -> X)."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return next(arg for arg in typing.get_args(annotation) if arg is not type(None))
     return annotation
 
 
