@@ -1,5 +1,6 @@
 """Custom layers of the text classifier, one public class per file."""
 
+from textclf.layers.encoder_block import EncoderBlock
 from textclf.layers.self_attention import SelfAttention
 
-__all__ = ["SelfAttention"]
+__all__ = ["EncoderBlock", "SelfAttention"]

@@ -1,0 +1,63 @@
+"""End to end: a short run on texts the test makes, its string-in export, and bad input through the script."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.conftest import REPO
+from textclf import task
+from textclf.config import TextConfig
+
+WORDS = {"sport": "match goal team win league coach", "money": "stock market bank profit shares trade"}
+
+
+@pytest.fixture(scope="module")
+def short_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("text")
+    rng = np.random.default_rng(0)
+    rows = []
+    for index in range(240):
+        label = "sport" if index % 2 else "money"
+        words = rng.choice(WORDS[label].split(), size=6)
+        rows.append(f"{label},{' '.join(words)} today\n")
+    csv = root / "news.csv"
+    csv.write_text("label,text\n" + "".join(rows))
+    config = TextConfig(csv=str(csv), epochs=4, sequence_length=16, verbose=0, seed=0,
+                        output_dir=str(root / "saved_models"), reports_dir=str(root / "reports"),
+                        run_dir=str(root / "runs"))
+    return config, task.run(config)
+
+
+def test_short_run_learns_and_reports(short_run):
+    _, result = short_run
+    assert result.metrics["test"]["accuracy"] > 0.9  # the two classes use disjoint words
+    assert (result.export_dir / "report.md").is_file() and (result.export_dir / "confusion_matrix.png").is_file()
+
+
+def test_export_takes_raw_strings_and_survives_hostile_input(short_run):
+    _, result = short_run
+    serve = tf.saved_model.load(str(result.export_dir)).signatures["serving_default"]
+    answer = serve(text=tf.constant(["goal team win", "bank profit shares"]))
+    assert [name.decode() for name in answer["class_name"].numpy()] == ["sport", "money"]
+    np.testing.assert_allclose(answer["probabilities"].numpy().sum(axis=1), 1.0, atol=1e-5)
+    hostile = tf.constant([b"", b"\xff\xfe not utf-8 \xc3", " ".join(["goal"] * 10000).encode()])
+    answer = serve(text=hostile)
+    assert answer["probabilities"].shape == (3, 2)
+    assert np.isfinite(answer["probabilities"].numpy()).all()
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--csv", "missing.csv"], "missing.csv: file not found"),
+    (["--data-dir", "."], "no train.csv or test.csv"),
+    ([], "pass exactly one of --data-dir"),
+    (["--csv", "bad.csv"], "line 2: class '9' is not in 1..4"),
+])
+def test_script_bad_input_one_line_exit_2_nothing_written(tmp_path, flags, message):
+    (tmp_path / "bad.csv").write_text('"1","t","d"\n"9","t","d"\n')
+    result = subprocess.run([sys.executable, str(REPO / "scripts" / "train_textclf.py"), *flags],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert result.returncode == 2 and message in result.stderr
+    assert not any((tmp_path / name).exists() for name in ("saved_models", "reports", "runs"))

@@ -1,0 +1,45 @@
+"""Every hyper-parameter and path of a text-classification run."""
+
+import dataclasses
+from dataclasses import field
+
+from core.errors import UserError
+
+
+@dataclasses.dataclass
+class TextConfig:
+    data_dir: str | None = field(default=None, metadata={"help": "AG News canonical layout: train.csv, test.csv"})
+    csv: str | None = field(default=None, metadata={
+        "help": "one labelled CSV (AG News format or label,text), split seeded and stratified"})
+    validation_fraction: float = field(default=0.1, metadata={"help": "of the training data, for early stopping"})
+    test_fraction: float = field(default=0.1, metadata={"help": "of --csv, held out for evaluation"})
+    max_train: int | None = field(default=None, metadata={"help": "use at most N training texts (quick runs)"})
+    model: str = field(default="compact", metadata={"help": "registered model: compact or seed"})
+    max_tokens: int = field(default=20000, metadata={"help": "vocabulary size (learnt from the training split)"})
+    ngrams: int = field(default=2, metadata={"help": "1 = words, 2 = words and bigrams as tokens"})
+    sequence_length: int = field(default=128, metadata={"help": "tokens per text (longer texts are truncated)"})
+    epochs: int = field(default=10, metadata={"help": "maximum epochs"})
+    batch_size: int = field(default=32, metadata={"help": "texts per batch"})
+    learning_rate: float = field(default=1e-3, metadata={"help": "Adam learning rate"})
+    label_smoothing: float = field(default=0.1, metadata={"help": "label smoothing of the cross-entropy"})
+    patience: int = field(default=3, metadata={"help": "early-stopping patience in epochs"})
+    seed: int = field(default=0, metadata={"help": "random seed (splits, weights, shuffling)"})
+    name: str | None = field(default=None, metadata={"help": "export name (default: textclf_<model>)"})
+    output_dir: str = field(default="saved_models", metadata={"help": "SavedModel root"})
+    reports_dir: str = field(default="reports", metadata={"help": "report root"})
+    run_dir: str = field(default="runs", metadata={"help": "training state (BackupAndRestore)"})
+    verbose: int = field(default=2, metadata={"help": "Keras fit verbosity (0, 1 or 2)"})
+
+    @property
+    def export_name(self) -> str:
+        return self.name or f"textclf_{self.model}"
+
+    def validate(self) -> None:
+        if bool(self.data_dir) == bool(self.csv):
+            raise UserError("pass exactly one of --data-dir (train.csv + test.csv) or --csv FILE")
+        if not 0 < self.validation_fraction < 0.5 or not 0 < self.test_fraction < 0.5:
+            raise UserError("--validation-fraction and --test-fraction must be in (0, 0.5)")
+        if self.max_train is not None and self.max_train < 10:
+            raise UserError(f"--max-train must be at least 10, got {self.max_train}")
+        if self.epochs < 1 or self.batch_size < 1 or self.sequence_length < 2 or self.ngrams not in (1, 2):
+            raise UserError("--epochs, --batch-size must be positive, --sequence-length >= 2, --ngrams 1 or 2")

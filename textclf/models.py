@@ -1,0 +1,60 @@
+"""Text classifiers over token ids, registered by name (tokenization is added at export).
+
+Every builder takes `vocabulary_size`, `sequence_length` and `num_classes` and returns an uncompiled
+functional `keras.Model` mapping int token ids `[batch, sequence_length]` (0 = padding) to class
+probabilities. Padding is masked end to end: embeddings -> attention -> pooling.
+"""
+
+import warnings
+
+import keras
+import keras_hub
+from keras import layers
+
+from core.registry import Registry
+from textclf.layers import EncoderBlock
+
+# TokenAndPositionEmbedding's inner PositionEmbedding warns that it drops the mask, but the outer layer
+# computes and propagates the padding mask itself (tests/textclf/test_models.py checks padding is inert).
+warnings.filterwarnings("ignore", message="Layer 'position_embedding' .* was passed an input with a mask")
+
+MODELS = Registry("text model")
+build = MODELS.build
+names = MODELS.names
+
+
+def _transformer(name, vocabulary_size, sequence_length, num_classes, *, embedding_dim, num_layers, num_heads,
+                 intermediate_dim, dropout, l2, pool_embeddings):
+    token_ids = keras.Input((sequence_length,), dtype="int32", name="token_ids")
+    # keras-hub's embedding adds learned positions; mask_zero propagates the padding mask.
+    embedded = keras_hub.layers.TokenAndPositionEmbedding(vocabulary_size, sequence_length, embedding_dim,
+                                                          mask_zero=True, name="embedding")(token_ids)
+    x = layers.Dropout(dropout, name="embedding_dropout")(embedded)
+    for index in range(num_layers):
+        x = EncoderBlock(num_heads, embedding_dim // num_heads, intermediate_dim, dropout=dropout, l2=l2,
+                         name=f"encoder_{index}")(x)
+    pooled = layers.GlobalAveragePooling1D(name="pool_encoded")(x)  # mask-aware mean over real tokens
+    if pool_embeddings:  # a bag-of-embeddings path beside attention: strong on small data
+        pooled = layers.Concatenate(name="with_pooled_embeddings")(
+            [pooled, layers.GlobalAveragePooling1D(name="pool_embeddings")(embedded)])
+    pooled = layers.Dropout(dropout, name="head_dropout")(pooled)
+    regularizer = keras.regularizers.L2(l2) if l2 else None
+    probabilities = layers.Dense(num_classes, activation="softmax", kernel_regularizer=regularizer,
+                                 name="probabilities")(pooled)
+    return keras.Model(token_ids, probabilities, name=name)
+
+
+@MODELS.register("compact")
+def build_compact(vocabulary_size: int, sequence_length: int, num_classes: int, *, l2: float = 1e-5,
+                  dropout: float = 0.2) -> keras.Model:
+    """A small CPU-friendly default: d=64, 1 encoder layer, 2 heads, pooled embeddings beside attention."""
+    return _transformer("compact", vocabulary_size, sequence_length, num_classes, embedding_dim=64, num_layers=1,
+                        num_heads=2, intermediate_dim=128, dropout=dropout, l2=l2, pool_embeddings=True)
+
+
+@MODELS.register("seed")
+def build_seed(vocabulary_size: int, sequence_length: int, num_classes: int, *, l2: float = 0.0,
+               dropout: float = 0.1) -> keras.Model:
+    """The seeds' size: 3 encoder layers, 8 heads, feed-forward 2048 (width 512 here, embeddings included)."""
+    return _transformer("seed", vocabulary_size, sequence_length, num_classes, embedding_dim=512, num_layers=3,
+                        num_heads=8, intermediate_dim=2048, dropout=dropout, l2=l2, pool_embeddings=False)

@@ -1,0 +1,148 @@
+"""One text-classification run: data -> vocabulary -> model -> fit -> evaluate -> report -> export.
+
+The export's `serving_default` takes raw strings `text: tf.string [batch]` and returns `probabilities`
+and `class_name`; tokenization (a `TextVectorization` whose vocabulary is saved with the model) runs
+inside the graph, after invalid UTF-8 is replaced, so any bytes classify without error.
+"""
+
+import dataclasses
+import os
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from sklearn import metrics as sk_metrics
+
+from core import callbacks, config as core_config, export, plots as core_plots, report
+from textclf import data, models
+from textclf.config import TextConfig
+
+
+@dataclasses.dataclass
+class RunResult:
+    export_dir: Path
+    report_dir: Path
+    metrics: dict
+
+
+def prepare(config: TextConfig) -> dict[str, data.TextData]:
+    """train / validation / test parts, validated; validation comes from train, never from test."""
+    if config.csv:
+        whole = data.load_csv(config.csv)
+        rest = 1.0 - config.test_fraction
+        parts = data.stratified_split(whole, {"train": rest * (1 - config.validation_fraction),
+                                              "validation": rest * config.validation_fraction,
+                                              "test": config.test_fraction}, config.seed)
+    else:
+        train, test = data.load_ag_news_dir(config.data_dir)
+        split = data.stratified_split(train, {"train": 1 - config.validation_fraction,
+                                              "validation": config.validation_fraction}, config.seed)
+        parts = {**split, "test": test}
+    if config.max_train and len(parts["train"]) > config.max_train:
+        keep = np.random.default_rng(config.seed).choice(len(parts["train"]), config.max_train, replace=False)
+        parts["train"] = parts["train"].subset(np.sort(keep))
+    return parts
+
+
+def _vectorizer(config: TextConfig, texts: list[str]) -> keras.layers.TextVectorization:
+    vectorizer = keras.layers.TextVectorization(max_tokens=config.max_tokens, ngrams=config.ngrams,
+                                                output_mode="int", output_sequence_length=config.sequence_length)
+    vectorizer.adapt(tf.constant(texts))  # the training split only
+    return vectorizer
+
+
+def token_ids(vectorizer, texts):
+    """Token ids of a string batch; a text with no tokens (e.g. "") becomes one [UNK] (id 1).
+
+    Without this an all-padding row would be fully masked and mask-aware mean pooling would divide 0 by 0.
+    """
+    ids = vectorizer(texts)
+    empty = tf.reduce_all(ids == 0, axis=1, keepdims=True)
+    first = tf.one_hot(tf.zeros(tf.shape(ids)[:1], tf.int32), tf.shape(ids)[1], dtype=ids.dtype)
+    return tf.where(empty & (first > 0), tf.ones_like(ids), ids)
+
+
+def _dataset(vectorizer, part: data.TextData, batch_size: int, shuffle: bool, seed: int):
+    dataset = tf.data.Dataset.from_tensor_slices((part.texts, part.labels))
+    if shuffle:
+        dataset = dataset.shuffle(len(part), seed=seed)
+    return dataset.batch(batch_size).map(lambda text, label: (token_ids(vectorizer, text), label),
+                                         num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def classification_metrics(labels, predictions, class_names: list[str]) -> dict:
+    """Accuracy, macro and per-class precision/recall/F1, confusion matrix (scikit-learn)."""
+    precision, recall, f1, support = sk_metrics.precision_recall_fscore_support(
+        labels, predictions, labels=range(len(class_names)), zero_division=0)
+    return {
+        "accuracy": float(sk_metrics.accuracy_score(labels, predictions)),
+        "macro_precision": float(precision.mean()), "macro_recall": float(recall.mean()),
+        "macro_f1": float(f1.mean()),
+        "per_class": {name: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+                      for name, p, r, f, s in zip(class_names, precision, recall, f1, support)},
+        "confusion_matrix": sk_metrics.confusion_matrix(labels, predictions,
+                                                        labels=range(len(class_names))).tolist(),
+    }
+
+
+def serving_function(vectorizer, model, class_names: list[str]):
+    """Raw strings -> probabilities and class name; invalid UTF-8 is replaced, long texts truncated."""
+    names = tf.constant(class_names)
+
+    def serve(text):
+        clean = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace")
+        probabilities = model(token_ids(vectorizer, clean), training=False)
+        return {"probabilities": probabilities, "class_name": tf.gather(names, tf.argmax(probabilities, axis=-1))}
+
+    return serve, [tf.TensorSpec([None], tf.string, name="text")]
+
+
+def run(config: TextConfig, parts: dict[str, data.TextData] | None = None) -> RunResult:
+    started = time.perf_counter()
+    keras.utils.set_random_seed(config.seed)
+    parts = parts or prepare(config)
+    class_names = parts["train"].class_names
+    vectorizer = _vectorizer(config, parts["train"].texts)
+
+    model = models.build(config.model, vocabulary_size=vectorizer.vocabulary_size(),
+                         sequence_length=config.sequence_length, num_classes=len(class_names))
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
+                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+                  metrics=["accuracy"])
+    one_hot = len(class_names)
+    train = _dataset(vectorizer, parts["train"], config.batch_size, True, config.seed).map(
+        lambda x, y: (x, tf.one_hot(y, one_hot)))
+    validation = _dataset(vectorizer, parts["validation"], config.batch_size, False, config.seed).map(
+        lambda x, y: (x, tf.one_hot(y, one_hot)))
+    run_dir = Path(config.run_dir) / f"{config.export_name}_seed{config.seed}"
+    history = model.fit(train, validation_data=validation, epochs=config.epochs, verbose=config.verbose,
+                        callbacks=callbacks.standard_callbacks(run_dir, patience=config.patience,
+                                                               reduce_lr_patience=2))
+
+    test = _dataset(vectorizer, parts["test"], 256, False, config.seed)
+    probabilities = model.predict(test.map(lambda x, y: x), verbose=0)
+    predictions = probabilities.argmax(axis=1)
+    metrics = {"test": classification_metrics(parts["test"].labels, predictions, class_names),
+               "epochs_trained": len(history.history["loss"]),
+               "sizes": {name: len(part) for name, part in parts.items()},
+               "vocabulary_size": vectorizer.vocabulary_size()}
+
+    name = config.export_name
+    report_dir = report.write_report(
+        Path(config.reports_dir) / name / time.strftime("%Y%m%d-%H%M%S") / f"{os.getpid()}",
+        title=f"Text classification: {name} on {Path(parts['train'].source).name}",
+        config=core_config.to_dict(config), metrics=metrics, seed=config.seed,
+        wall_time_s=time.perf_counter() - started, model=model,
+        sections=[("Data", f"{metrics['sizes']} texts from {parts['train'].source}; classes {class_names}. "
+                           "Validation is carved from the training data, never from the test part."),
+                  ("Model", report.model_summary(model))],
+        figures={"loss": core_plots.training_curves(history.history, "loss"),
+                 "accuracy": core_plots.training_curves(history.history, "accuracy"),
+                 "confusion_matrix": core_plots.confusion_matrix(
+                     np.array(metrics["test"]["confusion_matrix"]), class_names, "Test confusion matrix")})
+    serve, signature = serving_function(vectorizer, model, class_names)
+    export_dir = export.export_saved_model(Path(config.output_dir) / name, {"serving_default": (serve, signature)},
+                                           track=[vectorizer, model], extra_files=report.report_files(report_dir))
+    return RunResult(export_dir=export_dir, report_dir=report_dir, metrics=metrics)
