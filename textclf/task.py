@@ -99,33 +99,61 @@ def serving_function(vectorizer, model, class_names: list[str]):
     return serve, [tf.TensorSpec([None], tf.string, name="text")]
 
 
-def run(config: TextConfig, parts: dict[str, data.TextData] | None = None) -> RunResult:
-    started = time.perf_counter()
+@dataclasses.dataclass
+class Trained:
+    vectorizer: keras.layers.TextVectorization
+    model: keras.Model
+    history: dict
+    class_names: list[str]
+    train_seconds: float
+
+
+def fit(config: TextConfig, parts: dict[str, data.TextData]) -> Trained:
+    """Learns the vocabulary from the training part and trains the model (validation for early stopping)."""
     keras.utils.set_random_seed(config.seed)
-    parts = parts or prepare(config)
+    started = time.perf_counter()
     class_names = parts["train"].class_names
     vectorizer = _vectorizer(config, parts["train"].texts)
-
     model = models.build(config.model, vocabulary_size=vectorizer.vocabulary_size(),
                          sequence_length=config.sequence_length, num_classes=len(class_names))
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
                   loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
                   metrics=["accuracy"])
-    one_hot = len(class_names)
+    classes = len(class_names)
     train = _dataset(vectorizer, parts["train"], config.batch_size, True, config.seed).map(
-        lambda x, y: (x, tf.one_hot(y, one_hot)))
+        lambda x, y: (x, tf.one_hot(y, classes)))
     validation = _dataset(vectorizer, parts["validation"], config.batch_size, False, config.seed).map(
-        lambda x, y: (x, tf.one_hot(y, one_hot)))
+        lambda x, y: (x, tf.one_hot(y, classes)))
     run_dir = Path(config.run_dir) / f"{config.export_name}_seed{config.seed}"
     history = model.fit(train, validation_data=validation, epochs=config.epochs, verbose=config.verbose,
                         callbacks=callbacks.standard_callbacks(run_dir, patience=config.patience,
                                                                reduce_lr_patience=2))
+    return Trained(vectorizer, model, history.history, class_names, time.perf_counter() - started)
 
-    test = _dataset(vectorizer, parts["test"], 256, False, config.seed)
-    probabilities = model.predict(test.map(lambda x, y: x), verbose=0)
-    predictions = probabilities.argmax(axis=1)
+
+def predict(trained: Trained, texts: list[str]) -> np.ndarray:
+    """Class probabilities [len(texts), classes]."""
+    dataset = tf.data.Dataset.from_tensor_slices(texts).batch(256).map(
+        lambda text: token_ids(trained.vectorizer, text), num_parallel_calls=tf.data.AUTOTUNE)
+    return trained.model.predict(dataset, verbose=0)
+
+
+def export_model(trained: Trained, model_dir, extra_files=None) -> Path:
+    """The next version of `model_dir`, serving raw strings (see the module docstring)."""
+    serve, signature = serving_function(trained.vectorizer, trained.model, trained.class_names)
+    return export.export_saved_model(model_dir, {"serving_default": (serve, signature)},
+                                     track=[trained.vectorizer, trained.model], extra_files=extra_files)
+
+
+def run(config: TextConfig, parts: dict[str, data.TextData] | None = None) -> RunResult:
+    """Trains, evaluates on the test part, reports and exports; returns where things went."""
+    started = time.perf_counter()
+    parts = parts or prepare(config)
+    trained = fit(config, parts)
+    vectorizer, model, class_names = trained.vectorizer, trained.model, trained.class_names
+    predictions = predict(trained, parts["test"].texts).argmax(axis=1)
     metrics = {"test": classification_metrics(parts["test"].labels, predictions, class_names),
-               "epochs_trained": len(history.history["loss"]),
+               "epochs_trained": len(trained.history["loss"]),
                "sizes": {name: len(part) for name, part in parts.items()},
                "vocabulary_size": vectorizer.vocabulary_size()}
 
@@ -138,11 +166,9 @@ def run(config: TextConfig, parts: dict[str, data.TextData] | None = None) -> Ru
         sections=[("Data", f"{metrics['sizes']} texts from {parts['train'].source}; classes {class_names}. "
                            "Validation is carved from the training data, never from the test part."),
                   ("Model", report.model_summary(model))],
-        figures={"loss": core_plots.training_curves(history.history, "loss"),
-                 "accuracy": core_plots.training_curves(history.history, "accuracy"),
+        figures={"loss": core_plots.training_curves(trained.history, "loss"),
+                 "accuracy": core_plots.training_curves(trained.history, "accuracy"),
                  "confusion_matrix": core_plots.confusion_matrix(
                      np.array(metrics["test"]["confusion_matrix"]), class_names, "Test confusion matrix")})
-    serve, signature = serving_function(vectorizer, model, class_names)
-    export_dir = export.export_saved_model(Path(config.output_dir) / name, {"serving_default": (serve, signature)},
-                                           track=[vectorizer, model], extra_files=report.report_files(report_dir))
+    export_dir = export_model(trained, Path(config.output_dir) / name, report.report_files(report_dir))
     return RunResult(export_dir=export_dir, report_dir=report_dir, metrics=metrics)
