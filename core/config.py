@@ -42,11 +42,23 @@ def load(config_class, path):
     return config_class(**values)
 
 
-def _flag_type(annotation):
+def flag_type(annotation):
     """The argparse `type` for a resolved field annotation (`X | None` -> X)."""
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         return next(arg for arg in typing.get_args(annotation) if arg is not type(None))
     return annotation
+
+
+def parse_override(config_class, item: str) -> tuple[str, object]:
+    """`field=value` -> (field, value converted to the field's type); a UserError for unknown fields."""
+    key, _, value = item.partition("=")
+    hints = typing.get_type_hints(config_class)
+    if key not in hints:
+        raise UserError(f"{item}: unknown field {key!r}; fields are {', '.join(hints)}")
+    try:
+        return key, flag_type(hints[key])(value)
+    except ValueError:
+        raise UserError(f"{item}: {value!r} is not a valid {flag_type(hints[key]).__name__}") from None
 
 
 def add_arguments(parser: argparse.ArgumentParser, config_class) -> None:
@@ -54,7 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser, config_class) -> None:
     hints = typing.get_type_hints(config_class)
     for field in dataclasses.fields(config_class):
         flag = "--" + field.name.replace("_", "-")
-        kind = _flag_type(hints[field.name])
+        kind = flag_type(hints[field.name])
         default = field.default if field.default is not dataclasses.MISSING else field.default_factory()
         help_text = field.metadata.get("help", "")
         choices = field.metadata.get("choices")

@@ -15,6 +15,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from core import config as core_config  # noqa: E402
 from core.errors import UserError, exit_on_user_error  # noqa: E402
 from textclf import data  # noqa: E402
 from textclf.config import TextConfig  # noqa: E402
@@ -31,6 +32,9 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="benchmarks/results")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="override a TextConfig field for every model, e.g. --set dropout=0.4")
+    parser.add_argument("--tag", default="", help="suffix of the summary files, e.g. _dropout04")
     arguments = parser.parse_args(argv)
     if arguments.folds < 2:
         raise UserError(f"--folds must be at least 2, got {arguments.folds}")
@@ -43,8 +47,9 @@ def main(argv=None) -> int:
     names = arguments.models.split(",")
     for name in names:
         models.MODELS.get(name)  # UserError listing the registered names
+    overrides = dict(core_config.parse_override(TextConfig, item) for item in arguments.set)
     configs = {name: TextConfig(csv="-", model=name, epochs=arguments.epochs, seed=arguments.seed, verbose=0,
-                                run_dir=str(Path(arguments.out) / ".runs")) for name in names}
+                                run_dir=str(Path(arguments.out) / ".runs"), **overrides) for name in names}
     started = time.perf_counter()
     if whole is not None:
         result = benchmark.run_test_cv(whole, configs, arguments.folds, arguments.seed)
@@ -60,9 +65,9 @@ def main(argv=None) -> int:
                .isoformat(timespec="seconds"), "source": source_name, "seed": arguments.seed,
                "wall_time_s": round(wall_time, 1), "environment": environment,
                "configs": {name: dataclasses.asdict(config) for name, config in configs.items()}, **result}
-    json_path = out / f"textclf_{label}.json"
+    json_path = out / f"textclf_{label}{arguments.tag}.json"
     json_path.write_text(report.to_json(summary))
-    markdown_path = out / f"textclf_{label}.md"
+    markdown_path = out / f"textclf_{label}{arguments.tag}.md"
     markdown_path.write_text(benchmark.markdown(result, environment, wall_time, source_name))
     for name, values in result["summary"].items():
         print(f"{name}: accuracy {values['accuracy_mean']:.4f} ± {values['accuracy_std']:.4f}, "

@@ -15,6 +15,8 @@ class TextConfig:
     test_fraction: float = field(default=0.1, metadata={"help": "of --csv, held out for evaluation"})
     max_train: int | None = field(default=None, metadata={"help": "use at most N training texts (quick runs)"})
     model: str = field(default="compact", metadata={"help": "registered model: compact or seed"})
+    dropout: float = field(default=0.2, metadata={"help": "dropout of embeddings, attention, head"})
+    l2: float = field(default=1e-5, metadata={"help": "L2 factor on feed-forward and output kernels"})
     max_tokens: int = field(default=20000, metadata={"help": "vocabulary size (learnt from the training split)"})
     ngrams: int = field(default=2, metadata={"help": "1 = words, 2 = words and bigrams as tokens"})
     sequence_length: int = field(default=128, metadata={"help": "tokens per text (longer texts are truncated)"})

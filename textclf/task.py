@@ -115,7 +115,8 @@ def fit(config: TextConfig, parts: dict[str, data.TextData]) -> Trained:
     class_names = parts["train"].class_names
     vectorizer = _vectorizer(config, parts["train"].texts)
     model = models.build(config.model, vocabulary_size=vectorizer.vocabulary_size(),
-                         sequence_length=config.sequence_length, num_classes=len(class_names))
+                         sequence_length=config.sequence_length, num_classes=len(class_names),
+                         dropout=config.dropout, l2=config.l2)
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
                   loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
                   metrics=["accuracy"])

@@ -55,3 +55,12 @@ def test_load_rejects_unknown_fields(tmp_path):
     (tmp_path / "config.json").write_text('{"epochs": 2, "colour": "red"}')
     with pytest.raises(UserError, match="colour"):
         config.load(ExampleConfig, tmp_path / "config.json")
+
+
+def test_overrides_are_typed_and_checked():
+    assert config.parse_override(ExampleConfig, "rate=0.25") == ("rate", 0.25)
+    assert config.parse_override(ExampleConfig, "name=x") == ("name", "x")
+    with pytest.raises(UserError, match="unknown field 'colour'"):
+        config.parse_override(ExampleConfig, "colour=red")
+    with pytest.raises(UserError, match="'many' is not a valid int"):
+        config.parse_override(ExampleConfig, "epochs=many")
