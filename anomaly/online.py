@@ -214,5 +214,4 @@ DETECTORS = {
     "aeMultiscale": EnsembleSettings(members=tuple(DetectorSettings(model="dense", window=window)
                                                    for window in (16, 32, 64))),
 }
-DEFAULT_DETECTOR = "aeMultiscale"
 SEED_VARIANTS = ["aeBase", "aeDense", "aeTanh", "aeDropout"]
