@@ -127,6 +127,7 @@ def fit(config: TextConfig, parts: dict[str, data.TextData]) -> Trained:
         lambda x, y: (x, tf.one_hot(y, classes)))
     run_dir = Path(config.run_dir) / f"{config.export_name}_seed{config.seed}"
     history = model.fit(train, validation_data=validation, epochs=config.epochs, verbose=config.verbose,
+                        shuffle=False,  # the dataset is shuffled already (seeded)
                         callbacks=callbacks.standard_callbacks(run_dir, patience=config.patience,
                                                                reduce_lr_patience=2))
     return Trained(vectorizer, model, history.history, class_names, time.perf_counter() - started)
