@@ -16,7 +16,7 @@ import tensorflow as tf
 from sklearn import metrics as sk_metrics
 
 from core import callbacks, config as core_config, export, plots as core_plots, report
-from textclf import data, models
+from textclf import data, models, plots
 from textclf.config import TextConfig
 
 
@@ -140,6 +140,18 @@ def predict(trained: Trained, texts: list[str]) -> np.ndarray:
     return trained.model.predict(dataset, verbose=0)
 
 
+def attention(trained: Trained, text: str, max_tokens: int = 30) -> tuple[list[str], np.ndarray]:
+    """The first encoder block's attention for `text`, averaged over heads: (tokens, [n, n] weights)."""
+    ids = token_ids(trained.vectorizer, tf.constant([text]))
+    embedding = trained.model.get_layer("embedding")
+    mask = ids != 0  # the padding mask of `mask_zero=True`
+    _, scores = trained.model.get_layer("encoder_0")(embedding(ids), mask=mask, return_attention_scores=True)
+    vocabulary = trained.vectorizer.get_vocabulary()
+    count = min(int(np.asarray(mask).sum()), max_tokens)
+    tokens = [vocabulary[i] for i in np.asarray(ids)[0][:count]]
+    return tokens, np.asarray(scores)[0].mean(axis=0)[:count, :count]
+
+
 def export_model(trained: Trained, model_dir, extra_files=None) -> Path:
     """The next version of `model_dir`, serving raw strings (see the module docstring)."""
     serve, signature = serving_function(trained.vectorizer, trained.model, trained.class_names)
@@ -160,6 +172,8 @@ def run(config: TextConfig, parts: dict[str, data.TextData] | None = None) -> Ru
                "vocabulary_size": vectorizer.vocabulary_size()}
 
     name = config.export_name
+    sample = parts["test"].texts[0]
+    tokens, weights = attention(trained, sample)
     report_dir = report.write_report(
         Path(config.reports_dir) / name / time.strftime("%Y%m%d-%H%M%S") / f"{os.getpid()}",
         title=f"Text classification: {name} on {Path(parts['train'].source).name}",
@@ -171,6 +185,8 @@ def run(config: TextConfig, parts: dict[str, data.TextData] | None = None) -> Ru
         figures={"loss": core_plots.training_curves(trained.history, "loss"),
                  "accuracy": core_plots.training_curves(trained.history, "accuracy"),
                  "confusion_matrix": core_plots.confusion_matrix(
-                     np.array(metrics["test"]["confusion_matrix"]), class_names, "Test confusion matrix")})
+                     np.array(metrics["test"]["confusion_matrix"]), class_names, "Test confusion matrix"),
+                 "attention": plots.attention_heatmap(tokens, weights, f"Attention (encoder 0, mean of heads): "
+                                                                        f"{sample[:60]}…")})
     export_dir = export_model(trained, Path(config.output_dir) / name, report.report_files(report_dir))
     return RunResult(export_dir=export_dir, report_dir=report_dir, metrics=metrics)

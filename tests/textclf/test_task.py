@@ -34,7 +34,16 @@ def short_run(tmp_path_factory):
 def test_short_run_learns_and_reports(short_run):
     _, result = short_run
     assert result.metrics["test"]["accuracy"] > 0.9  # the two classes use disjoint words
-    assert (result.export_dir / "report.md").is_file() and (result.export_dir / "confusion_matrix.png").is_file()
+    for name in ("report.md", "confusion_matrix.png", "loss.png", "accuracy.png", "attention.png"):
+        assert (result.export_dir / name).is_file(), name
+
+
+def test_attention_covers_the_real_tokens_and_rows_sum_to_one(short_run):
+    config, result = short_run
+    trained = task.fit(config, task.prepare(config))
+    tokens, weights = task.attention(trained, "goal team win")
+    assert tokens[:3] == ["goal", "team", "win"] and weights.shape == (len(tokens), len(tokens))
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, atol=1e-5)
 
 
 def test_export_takes_raw_strings_and_survives_hostile_input(short_run):
