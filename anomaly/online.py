@@ -211,6 +211,7 @@ DETECTORS = {
     "aeDropout": DetectorSettings(model="dropout"),
     "aeConv": DetectorSettings(model="conv"),
     "aeLstm": DetectorSettings(model="lstm"),
+    "aeDenseRetrain": DetectorSettings(model="dense", retrain_every=1500, retrain_span=3000),
     "aeMultiscale": EnsembleSettings(members=tuple(DetectorSettings(model="dense", window=window)
                                                    for window in (16, 32, 64))),
 }

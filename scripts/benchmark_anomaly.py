@@ -34,7 +34,7 @@ def parse_arguments(argv):
     parser.add_argument("--out", required=True, help="folder for the per-file result CSVs (NAB's layout)")
     parser.add_argument("--detectors", default="aeMultiscale",
                         help="comma-separated detector names (aeMultiscale, aeDense, aeBase, aeTanh, aeDropout, "
-                             "aeConv, aeLstm), or 'seeds' for the four seed variants")
+                             "aeDenseRetrain, aeConv, aeLstm), or 'seeds' for the four seed variants")
     parser.add_argument("--files", default="", help="only files whose key contains this text")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--summary-dir", default="benchmarks/results", help="where the JSON/Markdown go")
