@@ -8,7 +8,7 @@ import datetime
 import json
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -67,7 +67,7 @@ def run_detector(name: str, settings, series: dict, out_dir: Path, profiles: dic
 
     corpus = nab.corpus_scores([(scores, labelled) for _, _, scores, labelled in files], profiles)
     threshold = corpus["standard"]["threshold"]
-    categories = defaultdict(lambda: defaultdict(int))
+    categories = defaultdict(Counter)
     for key, one, scores, labelled in files:
         probation = nab.probationary_length(len(one))
         flags = scores >= threshold
@@ -79,18 +79,11 @@ def run_detector(name: str, settings, series: dict, out_dir: Path, profiles: dic
         standard = nab.score_detections(flags, labelled, profiles["standard"])
         per_file[key].update({"events": events, "points": {**points, "count": len(one)},
                               "nab_standard_raw": standard["score"]})
-        totals = categories[key.split("/")[0]]
-        for field, value in points.items():
-            totals[f"point_{field}"] += value
-        totals["windows"] += events["windows"]
-        totals["detected"] += events["detected"]
-        totals["false_alarms"] += events["false_alarms"]
-        totals["files"] += 1
-    categories["all"] = defaultdict(int)
-    for category, totals in list(categories.items()):
-        if category != "all":
-            for field, value in totals.items():
-                categories["all"][field] += value
+        counts = Counter({f"point_{field}": value for field, value in points.items()})
+        counts.update(windows=events["windows"], detected=events["detected"],
+                      false_alarms=events["false_alarms"], files=1)
+        categories[key.split("/")[0]].update(counts)
+        categories["all"].update(counts)
     per_category = {}
     for category, totals in categories.items():
         point_precision = _ratio(totals["point_tp"], totals["point_tp"] + totals["point_fp"])

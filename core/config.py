@@ -85,3 +85,10 @@ def from_arguments(config_class, arguments: argparse.Namespace):
     if hasattr(config, "validate"):
         config.validate()
     return config
+
+
+def parse(config_class, description: str, argv=None):
+    """Flags -> validated config: one `--field-name` per field of `config_class` (a script's whole CLI)."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser, config_class)
+    return from_arguments(config_class, parser.parse_args(argv))

@@ -5,7 +5,6 @@
     python scripts/train_anomaly.py --nab-dir NAB --nab-file realAWSCloudwatch/ec2_disk_write_bytes_1ef3de.csv
 """
 
-import argparse
 import os
 import sys
 from pathlib import Path
@@ -21,9 +20,7 @@ from anomaly.config import AnomalyConfig  # noqa: E402
 
 @exit_on_user_error
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    core_config.add_arguments(parser, AnomalyConfig)
-    config = core_config.from_arguments(AnomalyConfig, parser.parse_args(argv))
+    config = core_config.parse(AnomalyConfig, __doc__, argv)
 
     prepared = data.prepare(config)
 

@@ -4,7 +4,6 @@
     python scripts/train_textclf.py --data-dir ag_news_csv          # canonical train.csv + test.csv
 """
 
-import argparse
 import os
 import sys
 from pathlib import Path
@@ -19,9 +18,7 @@ from textclf.config import TextConfig  # noqa: E402
 
 @exit_on_user_error
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    core_config.add_arguments(parser, TextConfig)
-    config = core_config.from_arguments(TextConfig, parser.parse_args(argv))
+    config = core_config.parse(TextConfig, __doc__, argv)
 
     from textclf import task  # TensorFlow loads only once the flags are valid
 

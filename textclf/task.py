@@ -64,12 +64,17 @@ def token_ids(vectorizer, texts):
     return tf.where(empty & (first > 0), tf.ones_like(ids), ids)
 
 
-def _dataset(vectorizer, part: data.TextData, batch_size: int, shuffle: bool, seed: int):
+def _dataset(vectorizer, part: data.TextData, batch_size: int, shuffle: bool, seed: int,
+             one_hot_classes: int | None = None):
+    """Batches of (token ids, label) — labels one-hot when `one_hot_classes` is given — in one parallel map."""
     dataset = tf.data.Dataset.from_tensor_slices((part.texts, part.labels))
     if shuffle:
         dataset = dataset.shuffle(len(part), seed=seed)
-    return dataset.batch(batch_size).map(lambda text, label: (token_ids(vectorizer, text), label),
-                                         num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+    def encode(text, label):
+        return token_ids(vectorizer, text), (tf.one_hot(label, one_hot_classes) if one_hot_classes else label)
+
+    return dataset.batch(batch_size).map(encode, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
 def classification_metrics(labels, predictions, class_names: list[str]) -> dict:
@@ -120,11 +125,8 @@ def fit(config: TextConfig, parts: dict[str, data.TextData]) -> Trained:
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
                   loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
                   metrics=["accuracy"])
-    classes = len(class_names)
-    train = _dataset(vectorizer, parts["train"], config.batch_size, True, config.seed).map(
-        lambda x, y: (x, tf.one_hot(y, classes)))
-    validation = _dataset(vectorizer, parts["validation"], config.batch_size, False, config.seed).map(
-        lambda x, y: (x, tf.one_hot(y, classes)))
+    train = _dataset(vectorizer, parts["train"], config.batch_size, True, config.seed, len(class_names))
+    validation = _dataset(vectorizer, parts["validation"], config.batch_size, False, config.seed, len(class_names))
     run_dir = Path(config.run_dir) / f"{config.export_name}_seed{config.seed}"
     history = model.fit(train, validation_data=validation, epochs=config.epochs, verbose=config.verbose,
                         shuffle=False,  # the dataset is shuffled already (seeded)

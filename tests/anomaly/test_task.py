@@ -2,6 +2,7 @@
 
 import json
 import subprocess
+from pathlib import Path
 import sys
 
 import numpy as np
@@ -23,8 +24,7 @@ def short_run(tmp_path_factory):
 
 def test_run_exports_a_versioned_savedmodel_with_its_report(short_run):
     config, result = short_run
-    assert result.export_dir == (REPO / config.output_dir / "anomaly_dense" / "1").resolve() or \
-        result.export_dir.name == "1"
+    assert result.export_dir.resolve() == (Path(config.output_dir) / "anomaly_dense" / "1").resolve()
     for name in ("saved_model.pb", "config.json", "report.json", "report.md", "series.png", "loss.png",
                  "anomaly_score.png", "confusion_matrix.png", "error_histogram.png"):
         assert (result.export_dir / name).is_file(), name
@@ -80,7 +80,7 @@ def test_script_reports_bad_input_in_one_line_exit_2_and_writes_nothing(tmp_path
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("error: ") and message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["input.csv"] or content is None
+    assert {path.name for path in tmp_path.iterdir()} <= {"input.csv"}  # nothing but the input
     assert not any((tmp_path / name).exists() for name in ("saved_models", "reports", "runs"))
 
 

@@ -64,3 +64,9 @@ def test_overrides_are_typed_and_checked():
         config.parse_override(ExampleConfig, "colour=red")
     with pytest.raises(UserError, match="'many' is not a valid int"):
         config.parse_override(ExampleConfig, "epochs=many")
+
+
+def test_parse_builds_a_validated_config_from_flags():
+    assert config.parse(ExampleConfig, "doc", ["--epochs", "4"]) == ExampleConfig(epochs=4)
+    with pytest.raises(UserError):
+        config.parse(ExampleConfig, "doc", ["--epochs", "0"])
