@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from core import config as core_config  # noqa: E402
 from core.errors import UserError, exit_on_user_error  # noqa: E402
 from textclf import data  # noqa: E402
-from textclf.config import TextConfig  # noqa: E402
+from textclf.config import VARIANTS, TextConfig  # noqa: E402
 
 
 @exit_on_user_error
@@ -28,7 +28,11 @@ def main(argv=None) -> int:
     source.add_argument("--csv", help="one labelled CSV: test-cv protocol")
     source.add_argument("--data-dir", help="AG News canonical layout (train.csv, test.csv): full protocol")
     parser.add_argument("--models", default="compact", help="comma-separated registered models")
+    parser.add_argument("--variants", default="", help="comma-separated variants (base, l2, dropout, "
+                        "early_stopping, tuned) of every model; default: each model's defaults")
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--max-folds", type=int, default=None,
+                        help="test-cv: run only the first N folds (for slow models; the summary says so)")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="benchmarks/results")
@@ -47,12 +51,19 @@ def main(argv=None) -> int:
     names = arguments.models.split(",")
     for name in names:
         models.MODELS.get(name)  # UserError listing the registered names
+    variants = [variant for variant in arguments.variants.split(",") if variant] or [None]
+    for variant in variants:
+        if variant not in VARIANTS and variant is not None:
+            raise UserError(f"--variants: {variant!r} is unknown; variants are {', '.join(VARIANTS)}")
     overrides = dict(core_config.parse_override(TextConfig, item) for item in arguments.set)
-    configs = {name: TextConfig(csv="-", model=name, epochs=arguments.epochs, seed=arguments.seed, verbose=0,
-                                run_dir=str(Path(arguments.out) / ".runs"), **overrides) for name in names}
+    # test_curves off: a benchmark times training and never looks at the test part before the end.
+    configs = {(name if variant is None else f"{name}_{variant}"): TextConfig(
+        csv="-", model=name, variant=variant, epochs=arguments.epochs, seed=arguments.seed, verbose=0,
+        test_curves=False, run_dir=str(Path(arguments.out) / ".runs"), **overrides)
+        for name in names for variant in variants}
     started = time.perf_counter()
     if whole is not None:
-        result = benchmark.run_test_cv(whole, configs, arguments.folds, arguments.seed)
+        result = benchmark.run_test_cv(whole, configs, arguments.folds, arguments.seed, arguments.max_folds)
         label, source_name = "test_cv", arguments.csv
     else:
         result = benchmark.run_full(*train_test, configs, arguments.seed)

@@ -12,7 +12,7 @@ import keras_hub
 from keras import layers
 
 from core.registry import Registry
-from textclf.layers import EncoderBlock
+from textclf.layers import AddSinePositions, EncoderBlock
 
 # TokenAndPositionEmbedding's inner PositionEmbedding warns that it drops the mask, but the outer layer
 # computes and propagates the padding mask itself (tests/textclf/test_models.py checks padding is inert).
@@ -23,12 +23,23 @@ build = MODELS.build
 names = MODELS.names
 
 
+def _learned_positions(token_ids, vocabulary_size, sequence_length, embedding_dim):
+    """keras-hub token + learned position embeddings; `mask_zero` starts the padding mask."""
+    return keras_hub.layers.TokenAndPositionEmbedding(vocabulary_size, sequence_length, embedding_dim,
+                                                      mask_zero=True, name="embedding")(token_ids)
+
+
+def _projected_sine_positions(token_ids, vocabulary_size, sequence_length, embedding_dim, *, word_dim=300):
+    """The seeds' input: 300-d word embeddings -> Dense to the model width, plus sinusoidal positions."""
+    words = layers.Embedding(vocabulary_size, word_dim, mask_zero=True, name="embedding")(token_ids)
+    projected = layers.Dense(embedding_dim, name="projection")(words)  # Dense carries the mask on
+    return AddSinePositions(name="sine_positions")(projected)
+
+
 def _transformer(name, vocabulary_size, sequence_length, num_classes, *, embedding_dim, num_layers, num_heads,
-                 intermediate_dim, dropout, l2, pool_embeddings):
+                 intermediate_dim, dropout, l2, pool_embeddings, embed=_learned_positions):
     token_ids = keras.Input((sequence_length,), dtype="int32", name="token_ids")
-    # keras-hub's embedding adds learned positions; mask_zero propagates the padding mask.
-    embedded = keras_hub.layers.TokenAndPositionEmbedding(vocabulary_size, sequence_length, embedding_dim,
-                                                          mask_zero=True, name="embedding")(token_ids)
+    embedded = embed(token_ids, vocabulary_size, sequence_length, embedding_dim)
     x = layers.Dropout(dropout, name="embedding_dropout")(embedded)
     for index in range(num_layers):
         x = EncoderBlock(num_heads, embedding_dim // num_heads, intermediate_dim, dropout=dropout, l2=l2,
@@ -55,6 +66,8 @@ def build_compact(vocabulary_size: int, sequence_length: int, num_classes: int, 
 @MODELS.register("seed")
 def build_seed(vocabulary_size: int, sequence_length: int, num_classes: int, *, l2: float = 0.0,
                dropout: float = 0.1) -> keras.Model:
-    """The seeds' size: 3 encoder layers, 8 heads, feed-forward 2048 (width 512 here, embeddings included)."""
+    """The seeds' architecture: 300-d embeddings -> Dense 512, sinusoidal positions, 3 encoder layers,
+    8 heads, feed-forward 2048, dropout 0.1, mean-pooled, softmax."""
     return _transformer("seed", vocabulary_size, sequence_length, num_classes, embedding_dim=512, num_layers=3,
-                        num_heads=8, intermediate_dim=2048, dropout=dropout, l2=l2, pool_embeddings=False)
+                        num_heads=8, intermediate_dim=2048, dropout=dropout, l2=l2, pool_embeddings=False,
+                        embed=_projected_sine_positions)

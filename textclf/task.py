@@ -104,6 +104,19 @@ def serving_function(vectorizer, model, class_names: list[str]):
     return serve, [tf.TensorSpec([None], tf.string, name="text")]
 
 
+def optimizer(config: TextConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    """Adam or AdamW at `learning_rate`, constant (plateau schedule) or warm-up + cosine decay."""
+    rate = config.learning_rate
+    if config.schedule == "cosine":
+        warmup = int(config.warmup_epochs * steps_per_epoch)
+        rate = keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=0.0, warmup_target=config.learning_rate, warmup_steps=warmup,
+            decay_steps=max(1, config.epochs * steps_per_epoch - warmup))
+    if config.optimizer == "adamw":
+        return keras.optimizers.AdamW(rate, weight_decay=config.weight_decay)
+    return keras.optimizers.Adam(rate)
+
+
 @dataclasses.dataclass
 class Trained:
     vectorizer: keras.layers.TextVectorization
@@ -122,16 +135,22 @@ def fit(config: TextConfig, parts: dict[str, data.TextData]) -> Trained:
     model = models.build(config.model, vocabulary_size=vectorizer.vocabulary_size(),
                          sequence_length=config.sequence_length, num_classes=len(class_names),
                          dropout=config.dropout, l2=config.l2)
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
+    steps_per_epoch = -(-len(parts["train"]) // config.batch_size)
+    model.compile(optimizer=optimizer(config, steps_per_epoch),
                   loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
                   metrics=["accuracy"])
     train = _dataset(vectorizer, parts["train"], config.batch_size, True, config.seed, len(class_names))
     validation = _dataset(vectorizer, parts["validation"], config.batch_size, False, config.seed, len(class_names))
+    extra = []
+    if config.test_curves and "test" in parts:  # logged for the report's curves only; nothing monitors them
+        extra.append(callbacks.EvaluateEachEpoch(
+            _dataset(vectorizer, parts["test"], 256, False, config.seed, len(class_names)), prefix="test_"))
     run_dir = Path(config.run_dir) / f"{config.export_name}_seed{config.seed}"
+    reduce_lr = config.reduce_lr_patience if config.schedule == "plateau" else None  # a schedule owns the rate
     history = model.fit(train, validation_data=validation, epochs=config.epochs, verbose=config.verbose,
                         shuffle=False,  # the dataset is shuffled already (seeded)
-                        callbacks=callbacks.standard_callbacks(run_dir, patience=config.patience,
-                                                               reduce_lr_patience=2))
+                        callbacks=extra + callbacks.standard_callbacks(run_dir, patience=config.patience,
+                                                                       reduce_lr_patience=reduce_lr))
     return Trained(vectorizer, model, history.history, class_names, time.perf_counter() - started)
 
 
@@ -145,9 +164,12 @@ def predict(trained: Trained, texts: list[str]) -> np.ndarray:
 def attention(trained: Trained, text: str, max_tokens: int = 30) -> tuple[list[str], np.ndarray]:
     """The first encoder block's attention for `text`, averaged over heads: (tokens, [n, n] weights)."""
     ids = token_ids(trained.vectorizer, tf.constant([text]))
-    embedding = trained.model.get_layer("embedding")
+    encoder = trained.model.get_layer("encoder_0")
+    # Every registered model feeds "embedding_dropout" (identity at inference) into encoder_0.
+    encoder_input = keras.Model(trained.model.inputs, trained.model.get_layer("embedding_dropout").output)(
+        ids, training=False)
     mask = ids != 0  # the padding mask of `mask_zero=True`
-    _, scores = trained.model.get_layer("encoder_0")(embedding(ids), mask=mask, return_attention_scores=True)
+    _, scores = encoder(encoder_input, mask=mask, return_attention_scores=True)
     vocabulary = trained.vectorizer.get_vocabulary()
     count = min(int(np.asarray(mask).sum()), max_tokens)
     tokens = [vocabulary[i] for i in np.asarray(ids)[0][:count]]
@@ -170,6 +192,7 @@ def run(config: TextConfig, parts: dict[str, data.TextData] | None = None) -> Ru
     predictions = predict(trained, parts["test"].texts).argmax(axis=1)
     metrics = {"test": classification_metrics(parts["test"].labels, predictions, class_names),
                "epochs_trained": len(trained.history["loss"]),
+               "history": {key: [float(value) for value in values] for key, values in trained.history.items()},
                "sizes": {name: len(part) for name, part in parts.items()},
                "vocabulary_size": vectorizer.vocabulary_size()}
 

@@ -21,16 +21,17 @@ def test_every_model_builds_predicts_serialises_and_saves(name, tmp_path):
     np.testing.assert_allclose(np.asarray(keras.models.load_model(path)(ids)), probabilities, atol=1e-5)
 
 
-def test_padding_does_not_change_predictions():
-    model = models.build("compact", vocabulary_size=100, sequence_length=12, num_classes=4, dropout=0.0)
+@pytest.mark.parametrize("name", models.names())
+def test_padding_does_not_change_predictions(name):
+    model = models.build(name, vocabulary_size=100, sequence_length=12, num_classes=4, dropout=0.0)
     short = np.array([[5, 6, 7] + [0] * 9], dtype="int32")
     # Changing what follows the padding start is impossible by construction; instead compare with a
     # model given the same tokens at a different padded length.
-    longer = models.build("compact", vocabulary_size=100, sequence_length=20, num_classes=4, dropout=0.0)
+    longer = models.build(name, vocabulary_size=100, sequence_length=20, num_classes=4, dropout=0.0)
     for target, source in zip(longer.weights, model.weights):
         if tuple(target.shape) == tuple(source.shape):
             target.assign(source)
-        else:  # position embeddings: copy the first 12 positions
+        else:  # learned position embeddings: copy the first 12 positions
             target.assign(np.concatenate([np.asarray(source), np.asarray(target)[12:]]))
     padded = np.array([[5, 6, 7] + [0] * 17], dtype="int32")
     np.testing.assert_allclose(np.asarray(longer(padded)), np.asarray(model(short)), atol=1e-5)
@@ -39,3 +40,34 @@ def test_padding_does_not_change_predictions():
 def test_encoder_block_config_round_trip():
     block = EncoderBlock(num_heads=2, key_dim=4, intermediate_dim=16, dropout=0.3, l2=1e-4, name="b")
     assert EncoderBlock.from_config(block.get_config()).get_config() == block.get_config()
+
+
+def test_seed_model_has_the_seeds_architecture():
+    model = models.build("seed", vocabulary_size=100, sequence_length=12, num_classes=4)
+    assert model.get_layer("embedding").output_dim == 300
+    assert model.get_layer("projection").units == 512
+    encoders = [layer for layer in model.layers if layer.name.startswith("encoder_")]
+    assert len(encoders) == 3
+    assert encoders[0].get_config()["num_heads"] == 8 and encoders[0].get_config()["intermediate_dim"] == 2048
+
+
+def test_add_sine_positions_keeps_the_mask_and_round_trips(tmp_path):
+    import keras_hub
+
+    from textclf.layers import AddSinePositions
+
+    ids = np.array([[5, 6, 7, 0, 0]], dtype="int32")
+    embedded = keras.layers.Embedding(10, 8, mask_zero=True)(ids)
+    layer = AddSinePositions(max_wavelength=500, name="positions")
+    out = layer(embedded)
+    np.testing.assert_array_equal(np.asarray(out._keras_mask), [[True, True, True, False, False]])
+    values = np.asarray(embedded)  # without the mask attached
+    expected = values + np.asarray(keras_hub.layers.SinePositionEncoding(max_wavelength=500)(values))
+    np.testing.assert_allclose(np.asarray(out), expected, atol=1e-6)
+    clone = AddSinePositions.from_config(layer.get_config())
+    assert clone.get_config() == layer.get_config()
+    inputs = keras.Input((5, 8))
+    model = keras.Model(inputs, AddSinePositions(max_wavelength=500)(inputs))
+    model.save(tmp_path / "positions.keras")
+    np.testing.assert_allclose(np.asarray(keras.models.load_model(tmp_path / "positions.keras")(values)),
+                               expected, atol=1e-6)

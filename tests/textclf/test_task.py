@@ -1,8 +1,10 @@
 """End to end: a short run on texts the test makes, its string-in export, and bad input through the script."""
 
+import dataclasses
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -34,6 +36,8 @@ def short_run(tmp_path_factory):
 def test_short_run_learns_and_reports(short_run):
     _, result = short_run
     assert result.metrics["test"]["accuracy"] > 0.9  # the two classes use disjoint words
+    history = result.metrics["history"]
+    assert len(history["test_accuracy"]) == len(history["val_accuracy"]) == result.metrics["epochs_trained"]
     for name in ("report.md", "confusion_matrix.png", "loss.png", "accuracy.png", "attention.png"):
         assert (result.export_dir / name).is_file(), name
 
@@ -43,6 +47,29 @@ def test_attention_covers_the_real_tokens_and_rows_sum_to_one(short_run):
     trained = task.fit(config, task.prepare(config))
     tokens, weights = task.attention(trained, "goal team win")
     assert tokens[:3] == ["goal", "team", "win"] and weights.shape == (len(tokens), len(tokens))
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_variants_set_the_seeds_regularisation():
+    base = TextConfig(csv="x", variant="base", dropout=0.5)
+    assert (base.dropout, base.l2, base.patience, base.label_smoothing) == (0.0, 0.0, 0, 0.0)
+    assert TextConfig(csv="x", variant="l2").l2 == 1e-4 and TextConfig(csv="x", variant="dropout").dropout == 0.1
+    assert TextConfig(csv="x", variant="early_stopping").patience == 2
+    assert dataclasses.replace(TextConfig(csv="x", variant="tuned"), variant=None) == TextConfig(csv="x")
+
+
+def test_seed_model_with_adamw_cosine_trains_and_attends(short_run):
+    config, _ = short_run
+    config = dataclasses.replace(config, model="seed", variant="early_stopping", optimizer="adamw",
+                                 schedule="cosine", warmup_epochs=0.5, epochs=2, test_curves=False, seed=1)
+    parts = task.prepare(config)
+    parts["train"] = parts["train"].subset(np.arange(64))
+    trained = task.fit(config, parts)
+    assert "test_loss" not in trained.history and len(trained.history["loss"]) == 2
+    optimizer = trained.model.optimizer
+    assert isinstance(optimizer, keras.optimizers.AdamW)
+    assert float(optimizer.learning_rate) < 1e-6  # cosine decayed to 0 at the last step
+    tokens, weights = task.attention(trained, "goal team win")
     np.testing.assert_allclose(weights.sum(axis=1), 1.0, atol=1e-5)
 
 

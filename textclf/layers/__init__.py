@@ -1,6 +1,7 @@
 """Custom layers of the text classifier, one public class per file."""
 
+from textclf.layers.add_sine_positions import AddSinePositions
 from textclf.layers.encoder_block import EncoderBlock
 from textclf.layers.self_attention import SelfAttention
 
-__all__ = ["EncoderBlock", "SelfAttention"]
+__all__ = ["AddSinePositions", "EncoderBlock", "SelfAttention"]
