@@ -1,5 +1,6 @@
 """The standard callback list every task trains with."""
 
+import time
 from pathlib import Path
 
 import keras
@@ -58,3 +59,19 @@ class EvaluateEachEpoch(keras.callbacks.Callback):
             return
         results = self.model.evaluate(self.dataset, verbose=0, return_dict=True)
         logs.update({self.prefix + name: float(value) for name, value in results.items()})
+
+
+class ElapsedTime(keras.callbacks.Callback):
+    """Logs `elapsed_s`: the training seconds (fit + validation) up to each epoch end, for time-to-accuracy
+    curves. Time spent in callbacks listed after it (e.g. `EvaluateEachEpoch`) is not counted."""
+
+    def on_train_begin(self, logs=None):
+        self.elapsed = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.elapsed += time.perf_counter() - self.started
+        if logs is not None:
+            logs["elapsed_s"] = self.elapsed

@@ -18,6 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 
+from core.metrics import classification_metrics
 from textclf import data, task
 from textclf.config import TextConfig
 
@@ -35,7 +36,7 @@ def tfidf_peer(train: data.TextData, test: data.TextData) -> dict:
                          LogisticRegression(C=10.0, max_iter=2000))
     peer.fit(train.texts, train.labels)
     seconds = time.perf_counter() - started
-    metrics = task.classification_metrics(test.labels, peer.predict(test.texts), train.class_names)
+    metrics = classification_metrics(test.labels, peer.predict(test.texts), train.class_names)
     return {"accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"], "train_seconds": seconds}
 
 
@@ -61,7 +62,7 @@ def serving_speed(export_dir: Path, texts: list[str], repeats: int = 50) -> dict
 def evaluate_model(config: TextConfig, parts: dict[str, data.TextData]) -> tuple[dict, task.Trained]:
     trained = task.fit(config, parts)
     predictions = task.predict(trained, parts["test"].texts).argmax(axis=1)
-    metrics = task.classification_metrics(parts["test"].labels, predictions, trained.class_names)
+    metrics = classification_metrics(parts["test"].labels, predictions, trained.class_names)
     epochs = len(trained.history["loss"])
     return {"accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"], "epochs": epochs,
             "train_seconds": trained.train_seconds,

@@ -13,9 +13,9 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
-from sklearn import metrics as sk_metrics
 
 from core import callbacks, config as core_config, export, plots as core_plots, report
+from core.metrics import classification_metrics
 from textclf import data, models, plots
 from textclf.config import TextConfig
 
@@ -75,21 +75,6 @@ def _dataset(vectorizer, part: data.TextData, batch_size: int, shuffle: bool, se
         return token_ids(vectorizer, text), (tf.one_hot(label, one_hot_classes) if one_hot_classes else label)
 
     return dataset.batch(batch_size).map(encode, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
-
-
-def classification_metrics(labels, predictions, class_names: list[str]) -> dict:
-    """Accuracy, macro and per-class precision/recall/F1, confusion matrix (scikit-learn)."""
-    precision, recall, f1, support = sk_metrics.precision_recall_fscore_support(
-        labels, predictions, labels=range(len(class_names)), zero_division=0)
-    return {
-        "accuracy": float(sk_metrics.accuracy_score(labels, predictions)),
-        "macro_precision": float(precision.mean()), "macro_recall": float(recall.mean()),
-        "macro_f1": float(f1.mean()),
-        "per_class": {name: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
-                      for name, p, r, f, s in zip(class_names, precision, recall, f1, support)},
-        "confusion_matrix": sk_metrics.confusion_matrix(labels, predictions,
-                                                        labels=range(len(class_names))).tolist(),
-    }
 
 
 def serving_function(vectorizer, model, class_names: list[str]):

@@ -1,0 +1,42 @@
+"""Train an image classifier (VGG, ResNet, ViT or EfficientNet), evaluate it, and export a SavedModel that
+takes uint8 images or encoded image bytes.
+
+    python scripts/train_vision.py --model resnet --data path/to/cifar10_jpg.zip --classes dog,automobile,truck
+    python scripts/train_vision.py --model vit --data flowers/ --epochs 50      # <class>/<image> or train/, test/
+    python scripts/train_vision.py --model vgg --data cifar10                  # tfds (downloads when online)
+"""
+
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core import config as core_config  # noqa: E402
+from core.errors import exit_on_user_error  # noqa: E402
+from vision import data  # noqa: E402
+from vision.config import VisionConfig  # noqa: E402
+
+
+@exit_on_user_error
+def main(argv=None) -> int:
+    config = core_config.parse(VisionConfig, __doc__, argv)
+    parts = data.load_for(config)  # images decoded and checked before TensorFlow loads
+
+    from vision import models, task
+
+    models.MODELS.get(config.model)  # a UserError listing the registered models
+    result = task.run(config, parts)
+    test = result.metrics["test"]
+    print(f"test: accuracy {test['accuracy']:.3f}, macro-F1 {test['macro_f1']:.3f} "
+          f"({result.metrics['sizes']['test']} images)")
+    if result.metrics["skipped_files"]:
+        print(f"skipped {len(result.metrics['skipped_files'])} undecodable file(s): see the report")
+    print(f"SavedModel: {result.export_dir}")
+    print(f"Report:     {result.report_dir / 'report.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

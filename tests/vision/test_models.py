@@ -1,0 +1,41 @@
+import keras
+import numpy as np
+import pytest
+
+from vision import models
+
+
+@pytest.mark.parametrize("name", models.names())
+def test_every_model_builds_predicts_serialises_and_saves(name, tmp_path):
+    model = models.build(name, input_shape=(32, 32, 3), num_classes=3)
+    images = np.random.default_rng(0).integers(0, 256, (2, 32, 32, 3)).astype("float32")
+    probabilities = np.asarray(model(images, training=False))
+    assert probabilities.shape == (2, 3)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    clone = keras.Model.from_config(model.get_config())
+    clone.set_weights(model.get_weights())
+    np.testing.assert_allclose(np.asarray(clone(images, training=False)), probabilities, atol=1e-5)
+    model.save(tmp_path / f"{name}.keras")
+    loaded = keras.models.load_model(tmp_path / f"{name}.keras")
+    np.testing.assert_allclose(np.asarray(loaded(images, training=False)), probabilities, atol=1e-5)
+
+
+def test_resnet_sizes_match_the_paper():
+    assert models.build("resnet", input_shape=(32, 32, 3), num_classes=10).count_params() == 274_042  # 0.27 M
+    assert models.build("resnet56", input_shape=(32, 32, 3), num_classes=10).count_params() == 860_026  # 0.85 M
+    with pytest.raises(ValueError, match="depth must be 6n\\+2"):
+        models.build("resnet", input_shape=(32, 32, 3), num_classes=10, depth=21)
+
+
+def test_vit_without_small_data_fixes_is_the_plain_vit():
+    model = models.build("vit", input_shape=(32, 32, 3), num_classes=3, shifted_patches=False,
+                         locality_attention=False, depth=1)
+    assert isinstance(model.get_layer("encoder0_attention"), keras.layers.MultiHeadAttention)
+    assert model.get_layer("tokens").output.shape == (None, 64, 64)  # 8x8 patches of 4 px
+
+
+def test_unknown_model_lists_the_registered_ones():
+    from core.errors import UserError
+
+    with pytest.raises(UserError, match="choose one of efficientnet, efficientnet_b0, resnet, resnet56, resnet_bottleneck, vgg, vit"):
+        models.build("alexnet", input_shape=(32, 32, 3), num_classes=3)

@@ -1,0 +1,70 @@
+"""Every hyper-parameter and path of an image-classification run."""
+
+import dataclasses
+from dataclasses import field
+
+from core.errors import UserError
+
+
+@dataclasses.dataclass
+class VisionConfig:
+    data: str = field(default="cifar10", metadata={
+        "help": "class-per-folder directory, a zip of one, or a tfds name (cifar10, tf_flowers, beans)"})
+    tfds_dir: str | None = field(default=None, metadata={"help": "tfds data directory (tfds names only)"})
+    classes: str | None = field(default=None, metadata={"help": "comma-separated subset of classes, e.g. dog,cat"})
+    image_size: int | None = field(default=None, metadata={
+        "help": "side images are resized to (default: the first training image's size)"})
+    max_per_class: int | None = field(default=None, metadata={"help": "use at most N training images per class"})
+    validation_fraction: float = field(default=0.1, metadata={"help": "of the training images, for early stopping"})
+    test_fraction: float = field(default=0.1, metadata={"help": "held out when the data has no test split"})
+    model: str = field(default="resnet", metadata={"help": "registered model: vgg, resnet, vit, efficientnet, ..."})
+    dropout: float | None = field(default=None, metadata={"help": "head dropout (default: the model's)"})
+    l2: float | None = field(default=None, metadata={"help": "L2 factor on kernels (default: the model's)"})
+    augment: str | None = field(default=None, metadata={
+        "help": "none, standard (flip + translate) or strong (+ rotate, zoom); default strong for vit",
+        "choices": ["none", "standard", "strong"]})
+    epochs: int = field(default=30, metadata={"help": "maximum epochs"})
+    batch_size: int = field(default=128, metadata={"help": "images per batch (per replica)"})
+    learning_rate: float = field(default=2e-3, metadata={"help": "peak AdamW learning rate"})
+    weight_decay: float = field(default=1e-4, metadata={"help": "AdamW decoupled weight decay"})
+    warmup_epochs: float = field(default=1.0, metadata={"help": "linear warm-up before the cosine decay"})
+    label_smoothing: float = field(default=0.1, metadata={"help": "label smoothing of the cross-entropy"})
+    patience: int = field(default=8, metadata={"help": "early-stopping patience in epochs (0: none)"})
+    mixed_precision: str = field(default="auto", metadata={
+        "help": "auto (mixed_float16 when a GPU is present), on, off", "choices": ["auto", "on", "off"]})
+    test_curves: bool = field(default=True, metadata={
+        "help": "also evaluate the test part each epoch for the report's curves (never used for choices)"})
+    seed: int = field(default=0, metadata={"help": "random seed (splits, weights, augmentation, shuffling)"})
+    name: str | None = field(default=None, metadata={"help": "export name (default: vision_<model>)"})
+    output_dir: str = field(default="saved_models", metadata={"help": "SavedModel root"})
+    reports_dir: str = field(default="reports", metadata={"help": "report root"})
+    run_dir: str = field(default="runs", metadata={"help": "training state (BackupAndRestore)"})
+    verbose: int = field(default=2, metadata={"help": "Keras fit verbosity (0, 1 or 2)"})
+
+    @property
+    def export_name(self) -> str:
+        return self.name or f"vision_{self.model}"
+
+    @property
+    def class_list(self) -> list[str] | None:
+        return [name.strip() for name in self.classes.split(",") if name.strip()] if self.classes else None
+
+    @property
+    def augmentation(self) -> str:
+        return self.augment or ("strong" if self.model.startswith("vit") else "standard")
+
+    def model_options(self) -> dict:
+        """The builder's keyword arguments the flags set (unset ones keep the model's defaults)."""
+        return {key: value for key, value in (("dropout", self.dropout), ("l2", self.l2)) if value is not None}
+
+    def validate(self) -> None:
+        if not 0 < self.validation_fraction < 0.5 or not 0 < self.test_fraction < 0.5:
+            raise UserError("--validation-fraction and --test-fraction must be in (0, 0.5)")
+        if self.max_per_class is not None and self.max_per_class < 2:
+            raise UserError(f"--max-per-class must be at least 2, got {self.max_per_class}")
+        if self.image_size is not None and not 8 <= self.image_size <= 1024:
+            raise UserError(f"--image-size must be in 8..1024, got {self.image_size}")
+        if self.epochs < 1 or self.batch_size < 1 or self.learning_rate <= 0 or self.patience < 0:
+            raise UserError("--epochs, --batch-size, --learning-rate must be positive, --patience >= 0")
+        if self.classes is not None and len(self.class_list) < 2:
+            raise UserError(f"--classes needs at least two classes, got {self.classes!r}")

@@ -1,0 +1,178 @@
+"""One image-classification run: images -> model -> fit -> evaluate -> report -> export.
+
+The export has two signatures, both returning `probabilities` and `class_name`:
+- `serving_default`: `images: uint8 [batch, height, width, 3]`, any size (resized to the model's in the graph);
+- `serving_bytes`: `image_bytes: tf.string [batch]`, encoded JPEG/PNG/GIF/BMP (TF Serving's REST API takes
+  them as `{"b64": ...}`); decoded and resized in the graph. Undecodable bytes make the request fail with
+  an InvalidArgumentError naming the problem; the model keeps serving other requests.
+"""
+
+import dataclasses
+import os
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from core import callbacks, config as core_config, export, plots as core_plots, report
+from core.metrics import classification_metrics
+from vision import data, models, plots
+from vision.config import VisionConfig
+
+
+@dataclasses.dataclass
+class RunResult:
+    export_dir: Path
+    report_dir: Path
+    metrics: dict
+
+
+@dataclasses.dataclass
+class Trained:
+    model: keras.Model
+    history: dict
+    class_names: list[str]
+    train_seconds: float
+
+
+def prepare(config: VisionConfig) -> dict[str, data.ImageData]:
+    """train / validation / test parts; validation comes from train, never from the held-out split."""
+    return data.load_for(config)
+
+
+def augmentation(kind: str, seed: int) -> keras.Sequential | None:
+    """Keras preprocessing layers applied to training batches only (never part of the export)."""
+    if kind == "none":
+        return None
+    steps = [keras.layers.RandomFlip("horizontal", seed=seed),
+             keras.layers.RandomTranslation(0.125, 0.125, fill_mode="reflect", seed=seed + 1)]  # ~ pad 4 + crop
+    if kind == "strong":  # transformers have no convolutional prior: more variety (Lee et al. 2021)
+        steps += [keras.layers.RandomRotation(0.05, fill_mode="reflect", seed=seed + 2),
+                  keras.layers.RandomZoom(0.15, fill_mode="reflect", seed=seed + 3)]
+    return keras.Sequential(steps, name=f"augment_{kind}")
+
+
+def dataset(part: data.ImageData, batch_size: int, *, shuffle: bool = False, seed: int = 0,
+            augment: keras.Sequential | None = None) -> tf.data.Dataset:
+    """Batches of (float32 images in [0, 255], one-hot labels)."""
+    classes = len(part.class_names)
+    images = tf.data.Dataset.from_tensor_slices((part.images, part.labels))
+    if shuffle:
+        images = images.shuffle(len(part), seed=seed, reshuffle_each_iteration=True)
+    images = images.batch(batch_size).map(lambda x, y: (tf.cast(x, tf.float32), tf.one_hot(y, classes)),
+                                          num_parallel_calls=tf.data.AUTOTUNE)
+    if augment is not None:
+        images = images.map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+    return images.prefetch(tf.data.AUTOTUNE)
+
+
+def _mixed_precision(setting: str) -> bool:
+    use = setting == "on" or (setting == "auto" and bool(tf.config.list_physical_devices("GPU")))
+    keras.mixed_precision.set_global_policy("mixed_float16" if use else "float32")
+    return use
+
+
+def fit(config: VisionConfig, parts: dict[str, data.ImageData]) -> Trained:
+    """Builds the registered model and trains it with AdamW, warm-up + cosine decay and label smoothing."""
+    keras.utils.set_random_seed(config.seed)
+    _mixed_precision(config.mixed_precision)
+    started = time.perf_counter()
+    train = parts["train"]
+    model = models.build(config.model, input_shape=train.images.shape[1:], num_classes=len(train.class_names),
+                         **config.model_options())
+    steps = -(-len(train) // config.batch_size)
+    warmup = int(config.warmup_epochs * steps)
+    schedule = keras.optimizers.schedules.CosineDecay(0.0, decay_steps=max(1, config.epochs * steps - warmup),
+                                                      warmup_target=config.learning_rate, warmup_steps=warmup)
+    model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay),
+                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+                  metrics=["accuracy"])
+    extra = [callbacks.ElapsedTime()]
+    if config.test_curves and "test" in parts:  # for the report's curves only; nothing monitors them
+        extra.append(callbacks.EvaluateEachEpoch(dataset(parts["test"], 256), prefix="test_"))
+    run_dir = Path(config.run_dir) / f"{config.export_name}_seed{config.seed}"
+    history = model.fit(
+        dataset(train, config.batch_size, shuffle=True, seed=config.seed,
+                augment=augmentation(config.augmentation, config.seed)),
+        validation_data=dataset(parts["validation"], 256), epochs=config.epochs, verbose=config.verbose,
+        shuffle=False,  # the dataset shuffles itself (seeded)
+        callbacks=extra + callbacks.standard_callbacks(run_dir, patience=config.patience, reduce_lr_patience=None))
+    return Trained(model, history.history, train.class_names, time.perf_counter() - started)
+
+
+def predict(model: keras.Model, images: np.ndarray) -> np.ndarray:
+    """Class probabilities for uint8 images [N, H, W, 3] of the model's size."""
+    batches = tf.data.Dataset.from_tensor_slices(images).batch(256).map(lambda x: tf.cast(x, tf.float32))
+    return model.predict(batches, verbose=0)
+
+
+def serving_functions(model: keras.Model, class_names: list[str]) -> dict:
+    """The two signatures of the module docstring: name -> (function, input signature)."""
+    height, width = model.input_shape[1:3]
+    names = tf.constant(class_names)
+
+    def classify(images):  # float32 [b, height, width, 3] in [0, 255]
+        probabilities = tf.cast(model(images, training=False), tf.float32)
+        return {"probabilities": probabilities, "class_name": tf.gather(names, tf.argmax(probabilities, axis=-1))}
+
+    def serve_images(images):
+        return classify(tf.image.resize(tf.cast(images, tf.float32), (height, width)))
+
+    def decode(encoded):
+        image = tf.io.decode_image(encoded, channels=3, expand_animations=False)  # gray/RGBA -> RGB
+        return tf.image.resize(tf.cast(image, tf.float32), (height, width))
+
+    def serve_bytes(image_bytes):
+        images = tf.map_fn(decode, image_bytes, fn_output_signature=tf.TensorSpec([height, width, 3], tf.float32))
+        return classify(images)
+
+    return {"serving_default": (serve_images, [tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")]),
+            "serving_bytes": (serve_bytes, [tf.TensorSpec([None], tf.string, name="image_bytes")])}
+
+
+def export_model(trained: Trained, model_dir, extra_files=None) -> Path:
+    """The next version of `model_dir` with both signatures (see the module docstring)."""
+    return export.export_saved_model(model_dir, serving_functions(trained.model, trained.class_names),
+                                     track=[trained.model], extra_files=extra_files)
+
+
+def run(config: VisionConfig, parts: dict[str, data.ImageData] | None = None) -> RunResult:
+    """Trains, evaluates on the test part, reports and exports; returns where things went."""
+    started = time.perf_counter()
+    parts = parts or prepare(config)
+    trained = fit(config, parts)
+    test = parts["test"]
+    probabilities = predict(trained.model, test.images)
+    predictions = probabilities.argmax(axis=1)
+    history = {key: [float(value) for value in values] for key, values in trained.history.items()}
+    metrics = {"test": classification_metrics(test.labels, predictions, trained.class_names),
+               "epochs_trained": len(history["loss"]), "history": history,
+               "sizes": {name: len(part) for name, part in parts.items()},
+               "image_shape": list(test.images.shape[1:]),
+               "skipped_files": [{"file": file, "reason": reason} for file, reason in test.skipped],
+               "train_images_per_s": len(history["loss"]) * len(parts["train"]) / max(history["elapsed_s"][-1], 1e-9)}
+    name = config.export_name
+    figures = {"loss": core_plots.training_curves(history, "loss"),
+               "accuracy": core_plots.training_curves(history, "accuracy"),
+               "confusion_matrix": core_plots.confusion_matrix(np.array(metrics["test"]["confusion_matrix"]),
+                                                               trained.class_names, "Test confusion matrix")}
+    grid = plots.misclassified_grid(test.images, test.labels, predictions, probabilities, trained.class_names,
+                                    seed=config.seed)
+    if grid is not None:
+        figures["misclassified"] = grid
+    skipped = (f" Skipped {len(test.skipped)} file(s) that are not decodable images (listed in report.json)."
+               if test.skipped else "")
+    report_dir = report.write_report(
+        Path(config.reports_dir) / name / time.strftime("%Y%m%d-%H%M%S") / f"{os.getpid()}",
+        title=f"Image classification: {name} on {Path(test.source).name}",
+        config=core_config.to_dict(config), metrics=metrics, seed=config.seed,
+        wall_time_s=time.perf_counter() - started, model=trained.model,
+        sections=[("Data", f"{metrics['sizes']} images of {metrics['image_shape']} from {test.source}; classes "
+                           f"{trained.class_names}. Validation is carved from the training images, never from "
+                           f"the test part; the test curves are measured each epoch and steer nothing.{skipped}"),
+                  ("Model", report.model_summary(trained.model))],
+        figures=figures)
+    export_dir = export_model(trained, Path(config.output_dir) / name, report.report_files(report_dir))
+    return RunResult(export_dir=export_dir, report_dir=report_dir, metrics=metrics)
