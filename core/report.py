@@ -10,6 +10,7 @@ import os
 import platform
 import shutil
 import subprocess
+import sys
 import uuid
 from importlib import metadata
 from pathlib import Path
@@ -35,11 +36,17 @@ def environment() -> dict:
                                 timeout=5, cwd=Path(__file__).resolve().parent).stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         commit = None
+    gpu = None
+    if "tensorflow" in sys.modules:  # never import TensorFlow just to describe the machine
+        tf = sys.modules["tensorflow"]
+        gpu = ", ".join(tf.config.experimental.get_device_details(device).get("device_name", device.name)
+                        for device in tf.config.list_physical_devices("GPU")) or None
     return {
         "python": platform.python_version(),
         "platform": platform.platform(),
         "machine": platform.machine(),
         "cpu_count": os.cpu_count(),
+        "gpu": gpu,
         "packages": versions,
         "git_commit": commit,
     }

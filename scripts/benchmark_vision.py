@@ -1,0 +1,87 @@
+"""Benchmark the vision families on CIFAR-10 (all 10 classes) and a 3-class subset; writes JSON + Markdown
+and a time-to-accuracy plot to benchmarks/results/.
+
+    python scripts/benchmark_vision.py --data path/to/cifar10_jpg.zip                  # every family, both settings
+    python scripts/benchmark_vision.py --data cifar10 --models resnet --settings cifar10 --epochs 200   # full length
+    python scripts/benchmark_vision.py --data cifar10_jpg.zip --max-per-class 600 --epochs 8            # CPU budget
+"""
+
+import argparse
+import dataclasses
+import datetime
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core import config as core_config  # noqa: E402
+from core.errors import UserError, exit_on_user_error  # noqa: E402
+from vision import data  # noqa: E402
+from vision.config import VisionConfig  # noqa: E402
+
+SETTINGS = {"cifar10": None, "cifar3": "dog,automobile,truck"}  # None: every class
+
+
+@exit_on_user_error
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default="cifar10", help="CIFAR-10 as a folder, zip or the tfds name")
+    parser.add_argument("--models", default="vgg,resnet,vit,efficientnet", help="comma-separated registered models")
+    parser.add_argument("--settings", default="cifar3,cifar10", help="comma-separated: " + ", ".join(SETTINGS))
+    parser.add_argument("--three-classes", default=SETTINGS["cifar3"], help="the classes of the cifar3 setting")
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--max-per-class", type=int, default=None, help="training images per class (CPU budget)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default="benchmarks/results")
+    parser.add_argument("--tag", default="", help="suffix of the summary files, e.g. _cpu_budget")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="override a VisionConfig field for every model, e.g. --set batch_size=256")
+    arguments = parser.parse_args(argv)
+    settings = [name for name in arguments.settings.split(",") if name]
+    for name in settings:
+        if name not in SETTINGS:
+            raise UserError(f"--settings: {name!r} is unknown; settings are {', '.join(SETTINGS)}")
+    overrides = dict(core_config.parse_override(VisionConfig, item) for item in arguments.set)
+    base = VisionConfig(data=arguments.data, epochs=arguments.epochs, max_per_class=arguments.max_per_class,
+                        seed=arguments.seed, verbose=0, test_curves=True,
+                        run_dir=str(Path(arguments.out) / ".runs"), **overrides)
+    base.validate()
+    loaded = {}
+    for name in settings:  # every image decoded and checked before any training
+        classes = arguments.three_classes if name == "cifar3" else None
+        loaded[name] = data.load_for(dataclasses.replace(base, classes=classes))
+
+    from core import report
+    from vision import benchmark, models
+
+    names = arguments.models.split(",")
+    for name in names:
+        models.MODELS.get(name)
+    started = time.perf_counter()
+    results = {}
+    for setting, parts in loaded.items():
+        print(f"{setting}: {', '.join(parts['train'].class_names)}", flush=True)
+        results[setting] = {"classes": parts["train"].class_names,
+                            "sizes": {part: len(images) for part, images in parts.items()},
+                            "models": benchmark.run_setting(parts, benchmark.configs_for(names, base))}
+    environment = report.environment()
+    out = Path(arguments.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"vision_benchmark{arguments.tag}"
+    summary = {"benchmark": "vision", "created": datetime.datetime.now(datetime.timezone.utc).isoformat(
+        timespec="seconds"), "data": arguments.data, "seed": arguments.seed, "epochs": arguments.epochs,
+        "max_per_class": arguments.max_per_class, "wall_time_s": round(time.perf_counter() - started, 1),
+        "environment": environment, "config": dataclasses.asdict(base), "settings": results}
+    (out / f"{stem}.json").write_text(report.to_json(summary))
+    figure = benchmark.time_to_accuracy_figure(results)
+    figure.savefig(out / f"{stem}.png", dpi=90)
+    (out / f"{stem}.md").write_text(benchmark.markdown(summary, f"{stem}.png"))
+    print(f"summary: {out / f'{stem}.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
