@@ -55,4 +55,9 @@ class WindowDetector:
         """Writes the next version of `model_dir` with `serving_default` = `score` on raw windows."""
         return export.export_saved_model(
             model_dir, {"serving_default": (self.score, self.input_signature)}, track=[self.model],
-            extra_files=extra_files)
+            extra_files=extra_files, warmup={"serving_default": {"windows": self.warmup_windows()}})
+
+    def warmup_windows(self, rows: int = 1) -> np.ndarray:
+        """Raw windows at the middle of the training range: a harmless warmup request."""
+        middle = (self.scaling.minimum + self.scaling.maximum) / 2
+        return np.full((rows, self.window), middle, dtype=np.float32)

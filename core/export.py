@@ -2,6 +2,7 @@
 
     saved_models/<name>/<version>/      integer versions, the next free one each export
         saved_model.pb  variables/      Keras 3 `ExportArchive` output with named signatures
+        assets.extra/tf_serving_warmup_requests         PredictionLog warmup requests (core.serving)
         config.json  report.json  report.md  *.png      what produced the model, beside it
 
 Everything is written to a hidden temporary folder next to the final one and renamed into place, so a
@@ -31,7 +32,8 @@ def next_version(model_dir) -> int:
 
 
 def export_saved_model(model_dir, endpoints: dict[str, tuple[Callable, list]], *, track=(),
-                       extra_files: dict[str, Path] | None = None, version: int | None = None) -> Path:
+                       extra_files: dict[str, Path] | None = None, version: int | None = None,
+                       warmup: dict[str, dict] | None = None) -> Path:
     """Exports endpoints as a new version of the SavedModel in `model_dir` and returns its path.
 
     Args:
@@ -41,6 +43,8 @@ def export_saved_model(model_dir, endpoints: dict[str, tuple[Callable, list]], *
         track: Keras layers/models or TF resources the endpoints use (their variables are saved).
         extra_files: name inside the version folder -> existing file to copy there (config, report, plots).
         version: a specific version number; by default the next free one.
+        warmup: signature name -> {input name: example batch}, written as TF Serving warmup requests
+            (model name: the folder name of `model_dir`). Every export should pass one.
 
     Returns:
         The final version folder, e.g. `saved_models/anomaly_dense/3`.
@@ -57,6 +61,10 @@ def export_saved_model(model_dir, endpoints: dict[str, tuple[Callable, list]], *
         archive.write_out(str(temporary), verbose=False)
         for name, source in (extra_files or {}).items():
             shutil.copy2(source, temporary / name)
+        if warmup:
+            from core import serving
+
+            serving.write_warmup(temporary, model_dir.name, warmup)
         return _rename_into_place(temporary, model_dir, version)
     finally:
         if temporary.exists():

@@ -165,7 +165,8 @@ def export_model(trained: Trained, model_dir, extra_files=None) -> Path:
     """The next version of `model_dir`, serving raw strings (see the module docstring)."""
     serve, signature = serving_function(trained.vectorizer, trained.model, trained.class_names)
     return export.export_saved_model(model_dir, {"serving_default": (serve, signature)},
-                                     track=[trained.vectorizer, trained.model], extra_files=extra_files)
+                                     track=[trained.vectorizer, trained.model], extra_files=extra_files,
+                                     warmup={"serving_default": {"text": np.array([b"warmup request"])}})
 
 
 def run(config: TextConfig, parts: dict[str, data.TextData] | None = None) -> RunResult:

@@ -134,8 +134,12 @@ def serving_functions(model: keras.Model, class_names: list[str]) -> dict:
 
 def export_model(trained: Trained, model_dir, extra_files=None) -> Path:
     """The next version of `model_dir` with both signatures (see the module docstring)."""
+    height, width = trained.model.input_shape[1:3]
+    blank = np.zeros((1, height, width, 3), np.uint8)
+    warmup = {"serving_default": {"images": blank},
+              "serving_bytes": {"image_bytes": np.array([tf.io.encode_png(blank[0]).numpy()], dtype=object)}}
     return export.export_saved_model(model_dir, serving_functions(trained.model, trained.class_names),
-                                     track=[trained.model], extra_files=extra_files)
+                                     track=[trained.model], extra_files=extra_files, warmup=warmup)
 
 
 def run(config: VisionConfig, parts: dict[str, data.ImageData] | None = None) -> RunResult:

@@ -98,3 +98,22 @@ def test_script_rejects_labels_that_do_not_match_the_data(tmp_path):
 def test_script_rejects_unknown_models_with_the_known_ones(tmp_path):
     result = run_script("--model", "transformer", cwd=tmp_path)
     assert result.returncode == 2 and "dense" in result.stderr
+
+
+def test_warmup_requests_replay_and_predict_script_runs_locally(short_run, tmp_path, capsys):
+    from core import serving
+    from tests.conftest import run_script
+
+    config, result = short_run
+    [(signature, inputs)] = serving.read_warmup(result.export_dir)
+    assert inputs["windows"].shape == (1, config.window)
+    loaded = tf.saved_model.load(str(result.export_dir))
+    assert loaded.signatures[signature](**{k: tf.constant(v) for k, v in inputs.items()})["anomaly_score"].shape == (1,)
+    windows, _ = data.sliding_windows(data.synthetic_series(config.seed).values, config.window)
+    (tmp_path / "windows.csv").write_text("\n".join(",".join(f"{v:.6f}" for v in row) for row in windows[:3]))
+    code, out, err = run_script("predict", ["--model-dir", str(result.export_dir.parent),
+                                            "--input", str(tmp_path / "windows.csv")], capsys)
+    assert code in (0, None), err
+    predictions = json.loads(out)["predictions"]
+    np.testing.assert_allclose([row["anomaly_score"] for row in predictions],
+                               result.detector.predict(windows[:3])["anomaly_score"], atol=1e-5)

@@ -97,3 +97,20 @@ def test_script_bad_input_one_line_exit_2_nothing_written(tmp_path, flags, messa
                             capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert result.returncode == 2 and message in result.stderr
     assert not any((tmp_path / name).exists() for name in ("saved_models", "reports", "runs"))
+
+
+def test_warmup_requests_replay_and_predict_script_runs_locally(short_run, tmp_path, capsys):
+    import json
+
+    from core import serving
+    from tests.conftest import run_script
+
+    _, result = short_run
+    [(signature, inputs)] = serving.read_warmup(result.export_dir)
+    loaded = tf.saved_model.load(str(result.export_dir))
+    assert loaded.signatures[signature](**{k: tf.constant(v) for k, v in inputs.items()})["probabilities"].shape == (1, 2)
+    (tmp_path / "texts.txt").write_text("goal team win\nbank profit shares\n")
+    code, out, err = run_script("predict", ["--model-dir", str(result.export_dir.parent),
+                                            "--input", str(tmp_path / "texts.txt")], capsys)
+    assert code in (0, None), err
+    assert [row["class_name"] for row in json.loads(out)["predictions"]] == ["sport", "money"]

@@ -103,3 +103,21 @@ def test_script_bad_input_one_line_exit_2_nothing_written(tree, tmp_path, flags,
     assert [line for line in result.stderr.splitlines() if line.startswith("error:")] == [
         line for line in result.stderr.splitlines() if message in line] and "Traceback" not in result.stderr
     assert not any((tmp_path / name).exists() for name in ("saved_models", "reports", "runs"))
+
+
+def test_warmup_requests_replay_and_predict_script_runs_locally(runs, tmp_path, capsys):
+    from core import serving
+    from tests.conftest import run_script
+
+    _, parts, result = runs["vit"]
+    requests = serving.read_warmup(result.export_dir)
+    assert sorted(name for name, _ in requests) == ["serving_bytes", "serving_default"]
+    loaded = tf.saved_model.load(str(result.export_dir))
+    for signature, inputs in requests:
+        assert loaded.signatures[signature](**{k: tf.constant(v) for k, v in inputs.items()})["probabilities"].shape == (1, 3)
+    (tmp_path / "red.png").write_bytes(encode(parts["test"].images[0]))
+    code, out, err = run_script("predict", ["--model-dir", str(result.export_dir.parent),
+                                            "--input", str(tmp_path / "red.png")], capsys)
+    assert code in (0, None), err
+    answer = __import__("json").loads(out)["predictions"][0]
+    assert answer["class_name"] in {"blue", "green", "red"} and len(answer["probabilities"]) == 3

@@ -1,0 +1,130 @@
+"""TensorFlow Serving glue: warmup requests, `models.config`, REST request bodies, version folders.
+
+We write files TF Serving reads and requests it answers; we run no server of our own.
+
+- Warmup: `assets.extra/tf_serving_warmup_requests` in a version folder is a TFRecord file of `PredictionLog`
+  protos (from `tensorflow-serving-api`); TF Serving replays them when it loads the version, so the first real
+  request does not pay for graph tracing and memory allocation.
+- `models.config`: the text-format `ModelServerConfig` listing every model (`--model_config_file`).
+- REST: TF Serving's row format, `{"signature_name": ..., "instances": [{input: value, ...}, ...]}` with
+  binary strings as `{"b64": ...}`.
+"""
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import UserError
+from core.export import versions
+
+WARMUP_PATH = Path("assets.extra") / "tf_serving_warmup_requests"
+
+
+def version_dir(model_dir, version: int | None = None) -> Path:
+    """The folder of `version` (default: the newest) of `model_dir`; a `UserError` when there is none."""
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise UserError(f"{model_dir}: no such model directory")
+    available = versions(model_dir)
+    if not available:
+        raise UserError(f"{model_dir}: no numeric version folder (expected {model_dir}/1/saved_model.pb, "
+                        "the layout TF Serving reads)")
+    if version is None:
+        version = available[-1]
+    if version not in available:
+        raise UserError(f"{model_dir}: no version {version}; versions are {', '.join(map(str, available))}")
+    return model_dir / str(version)
+
+
+def write_warmup(version_folder, model_name: str, requests: dict[str, dict[str, np.ndarray]]) -> Path:
+    """Writes one PredictionLog per signature: `requests` maps signature name -> {input name: example batch}."""
+    import tensorflow as tf
+    from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
+
+    path = Path(version_folder) / WARMUP_PATH
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        for signature, inputs in requests.items():
+            request = predict_pb2.PredictRequest(
+                model_spec=model_pb2.ModelSpec(name=model_name, signature_name=signature))
+            for name, value in inputs.items():
+                request.inputs[name].CopyFrom(tf.make_tensor_proto(value))
+            log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
+            writer.write(log.SerializeToString())
+    return path
+
+
+def read_warmup(version_folder) -> list[tuple[str, dict[str, np.ndarray]]]:
+    """The warmup requests of a version folder: [(signature name, {input name: array})]."""
+    import tensorflow as tf
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    path = Path(version_folder) / WARMUP_PATH
+    if not path.is_file():
+        raise UserError(f"{path}: no warmup file")
+    requests = []
+    for record in tf.data.TFRecordDataset(str(path)):
+        log = prediction_log_pb2.PredictionLog.FromString(record.numpy())
+        request = log.predict_log.request
+        requests.append((request.model_spec.signature_name,
+                         {name: tf.make_ndarray(tensor) for name, tensor in request.inputs.items()}))
+    return requests
+
+
+def models_config(root, base_path: str | None = None) -> str:
+    """A `models.config` (text-format ModelServerConfig) for every model folder under `root` that has a
+    numeric version. `base_path` replaces `root` in the paths (e.g. `/models` inside the serving container)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise UserError(f"{root}: no such directory")
+    names = sorted(p.name for p in root.iterdir() if p.is_dir() and versions(p))
+    if not names:
+        raise UserError(f"{root}: no model folders with a numeric version (expected {root}/<name>/<version>/)")
+    prefix = base_path.rstrip("/") if base_path else str(root.resolve())
+    entries = [f'  config {{\n    name: "{name}"\n    base_path: "{prefix}/{name}"\n    model_platform: "tensorflow"\n'
+               f'    model_version_policy {{ latest {{ num_versions: 1 }} }}\n  }}' for name in names]
+    return "model_config_list {\n" + "\n".join(entries) + "\n}\n"
+
+
+def _json_value(value, binary: bool):
+    """JSON for one value: strings as text, unless `binary` (an input named *_bytes) or not UTF-8 -> b64."""
+    if isinstance(value, bytes):
+        if not binary:
+            try:
+                return value.decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+        return {"b64": base64.b64encode(value).decode("ascii")}
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in "SO":
+            return [_json_value(v, binary) for v in value.tolist()]
+        return value.tolist()
+    if isinstance(value, list):
+        return [_json_value(v, binary) for v in value]
+    return value
+
+
+def rest_request(signature: str, inputs: dict[str, np.ndarray]) -> dict:
+    """TF Serving's REST row-format body for a batch: one instance object per row. Inputs named `*_bytes`
+    (TF Serving's convention for binary data) and strings that are not UTF-8 go as `{"b64": ...}`."""
+    rows = len(next(iter(inputs.values())))
+    instances = [{name: _json_value(values[index], name.endswith("_bytes")) for name, values in inputs.items()}
+                 for index in range(rows)]
+    return {"signature_name": signature, "instances": instances}
+
+
+def from_rest_value(value):
+    """Inverse of `_json_value` for one instance value: `{"b64": ...}` -> bytes, lists recursively."""
+    if isinstance(value, dict):
+        if set(value) != {"b64"}:
+            raise UserError(f"an instance value object must be {{\"b64\": ...}}, got keys {sorted(value)}")
+        return base64.b64decode(value["b64"])
+    if isinstance(value, list):
+        return [from_rest_value(v) for v in value]
+    return value
+
+
+def to_json(body: dict) -> str:
+    return json.dumps(body, separators=(",", ":"))
