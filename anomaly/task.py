@@ -49,6 +49,65 @@ def evaluate(series: data.Series, split: data.Split, flags: np.ndarray) -> dict:
     return results
 
 
+@dataclasses.dataclass
+class Fitted:
+    model: keras.Model
+    scaling: data.MinMaxScaling
+    history: dict
+    run_dir: Path
+
+
+@dataclasses.dataclass
+class Detection:
+    detector: WindowDetector
+    threshold: float
+    window_errors: np.ndarray
+    in_train: np.ndarray  # windows entirely inside the training part
+    errors: np.ndarray  # per timestamp
+    scores: np.ndarray
+    flags: np.ndarray
+
+
+def build_model(config: AnomalyConfig) -> keras.Model:
+    """The registered autoencoder for `config.window`, compiled (Adam, mean squared error)."""
+    model = models.build(config.model, input_dim=config.window, l2=config.l2)
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="mse")
+    return model
+
+
+def fit(config: AnomalyConfig, series: data.Series, split: data.Split, model: keras.Model | None = None,
+        extra_callbacks=(), epochs: int | None = None, initial_epoch: int = 0) -> Fitted:
+    """Scales with the training part, windows it and trains the autoencoder (validation for early stopping)."""
+    scaling = data.MinMaxScaling.fit(series.values[:split.train_end], series.source)
+    scaled = scaling.transform(series.values)
+    train_windows, _ = data.sliding_windows(scaled[:split.train_end], config.window, config.stride)
+    validation_windows, _ = data.sliding_windows(scaled[split.train_end:split.validation_end],
+                                                 config.window, config.stride)
+    model = model or build_model(config)
+    run_dir = Path(config.run_dir) / f"{config.export_name}_seed{config.seed}"
+    history = model.fit(
+        train_windows, train_windows, validation_data=(validation_windows, validation_windows),
+        epochs=epochs or config.epochs, initial_epoch=initial_epoch, batch_size=config.batch_size, shuffle=True,
+        verbose=config.verbose, callbacks=[*extra_callbacks, *callbacks.standard_callbacks(
+            run_dir, patience=config.patience, tensorboard=config.tensorboard)])
+    return Fitted(model, scaling, history.history, run_dir)
+
+
+def detect(config: AnomalyConfig, fitted: Fitted, series: data.Series, split: data.Split) -> Detection:
+    """Threshold on training-window errors; every timestamp scored from every window covering it."""
+    raw_windows, starts = data.sliding_windows(series.values, config.window, stride=1)
+    # Errors do not depend on the threshold; it is fit on them and then baked into the final detector
+    # (a WindowDetector traces its threshold into the graph as a constant, hence a second instance).
+    window_errors = WindowDetector(fitted.model, fitted.scaling, threshold=1.0).predict(raw_windows)[
+        "reconstruction_error"]
+    in_train = starts + config.window <= split.train_end
+    threshold = scoring.fit_threshold(window_errors[in_train], config.threshold,
+                                      percentile=config.percentile, k=config.k)
+    errors = scoring.point_errors(window_errors, starts, config.window, len(series))
+    return Detection(WindowDetector(fitted.model, fitted.scaling, threshold), threshold, window_errors, in_train,
+                     errors, scoring.anomaly_score(errors, threshold), errors > threshold)
+
+
 def run(config: AnomalyConfig, prepared: tuple[data.Series, data.Split] | None = None) -> RunResult:
     """Trains, evaluates, reports and exports; returns where things went.
 
@@ -59,38 +118,16 @@ def run(config: AnomalyConfig, prepared: tuple[data.Series, data.Split] | None =
     started = time.perf_counter()
     keras.utils.set_random_seed(config.seed)
     series, split = prepared or data.prepare(config)
-    scaling = data.MinMaxScaling.fit(series.values[:split.train_end], series.source)
-    scaled = scaling.transform(series.values)
-    train_windows, _ = data.sliding_windows(scaled[:split.train_end], config.window, config.stride)
-    validation_windows, _ = data.sliding_windows(scaled[split.train_end:split.validation_end],
-                                                 config.window, config.stride)
+    fitted = fit(config, series, split)
+    found = detect(config, fitted, series, split)
+    model, run_dir = fitted.model, fitted.run_dir
+    threshold, flags, scores, window_errors, in_train = (found.threshold, found.flags, found.scores,
+                                                         found.window_errors, found.in_train)
+    detector = found.detector
 
-    # Model and training.
-    model = models.build(config.model, input_dim=config.window, l2=config.l2)
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="mse")
-    run_dir = Path(config.run_dir) / f"{config.export_name}_seed{config.seed}"
-    history = model.fit(
-        train_windows, train_windows, validation_data=(validation_windows, validation_windows),
-        epochs=config.epochs, batch_size=config.batch_size, shuffle=True, verbose=config.verbose,
-        callbacks=callbacks.standard_callbacks(run_dir, patience=config.patience,
-                                               tensorboard=config.tensorboard))
-
-    # Detection: threshold on training errors; every timestamp scored from every window covering it.
-    raw_windows, starts = data.sliding_windows(series.values, config.window, stride=1)
-    # Errors do not depend on the threshold; it is fit on them and then baked into the final detector
-    # (a WindowDetector traces its threshold into the graph as a constant, hence a second instance).
-    window_errors = WindowDetector(model, scaling, threshold=1.0).predict(raw_windows)["reconstruction_error"]
-    in_train = starts + config.window <= split.train_end
-    threshold = scoring.fit_threshold(window_errors[in_train], config.threshold,
-                                      percentile=config.percentile, k=config.k)
-    detector = WindowDetector(model, scaling, threshold)
-    errors = scoring.point_errors(window_errors, starts, config.window, len(series))
-    scores = scoring.anomaly_score(errors, threshold)
-    flags = errors > threshold
-
-    metrics = {"threshold": threshold, "epochs_trained": len(history.history["loss"]),
-               "final_train_loss": float(history.history["loss"][-1]),
-               "best_val_loss": float(min(history.history["val_loss"])),
+    metrics = {"threshold": threshold, "epochs_trained": len(fitted.history["loss"]),
+               "final_train_loss": float(fitted.history["loss"][-1]),
+               "best_val_loss": float(min(fitted.history["val_loss"])),
                **evaluate(series, split, flags)}
 
     # Report, then export with the report beside it.
@@ -103,7 +140,7 @@ def run(config: AnomalyConfig, prepared: tuple[data.Series, data.Split] | None =
         config=core_config.to_dict(config), metrics=metrics, seed=config.seed, wall_time_s=wall_time,
         model=model, sections=_sections(series, split, model, config),
         figures={
-            "loss": core_plots.training_curves(history.history, "loss", "Reconstruction loss (MSE)"),
+            "loss": core_plots.training_curves(fitted.history, "loss", "Reconstruction loss (MSE)"),
             "series": plots.series_with_detections(series, split, flags,
                                                    f"{series.name}: labelled windows and detections"),
             "anomaly_score": plots.score_with_threshold(series, split, scores),

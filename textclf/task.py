@@ -46,10 +46,11 @@ def prepare(config: TextConfig) -> dict[str, data.TextData]:
     return parts
 
 
-def _vectorizer(config: TextConfig, texts: list[str]) -> keras.layers.TextVectorization:
+def make_vectorizer(config: TextConfig, texts: list[str]) -> keras.layers.TextVectorization:
+    """A TextVectorization adapted on `texts` (the training split only)."""
     vectorizer = keras.layers.TextVectorization(max_tokens=config.max_tokens, ngrams=config.ngrams,
                                                 output_mode="int", output_sequence_length=config.sequence_length)
-    vectorizer.adapt(tf.constant(texts))  # the training split only
+    vectorizer.adapt(tf.constant(texts))
     return vectorizer
 
 
@@ -111,28 +112,35 @@ class Trained:
     train_seconds: float
 
 
-def fit(config: TextConfig, parts: dict[str, data.TextData]) -> Trained:
-    """Learns the vocabulary from the training part and trains the model (validation for early stopping)."""
+def build_model(config: TextConfig, vocabulary_size: int, num_classes: int, train_size: int) -> keras.Model:
+    """The registered model for `config`, compiled (optimizer and schedule per `config`, label smoothing)."""
+    model = models.build(config.model, vocabulary_size=vocabulary_size, sequence_length=config.sequence_length,
+                         num_classes=num_classes, dropout=config.dropout, l2=config.l2)
+    model.compile(optimizer=optimizer(config, -(-train_size // config.batch_size)),
+                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+                  metrics=["accuracy"])
+    return model
+
+
+def fit(config: TextConfig, parts: dict[str, data.TextData], *, vectorizer=None, model=None, extra_callbacks=(),
+        epochs: int | None = None, initial_epoch: int = 0) -> Trained:
+    """Learns the vocabulary from the training part (unless given) and trains the model (validation for
+    early stopping). `model`/`extra_callbacks`/`epochs` let a tuner supply its own."""
     keras.utils.set_random_seed(config.seed)
     started = time.perf_counter()
     class_names = parts["train"].class_names
-    vectorizer = _vectorizer(config, parts["train"].texts)
-    model = models.build(config.model, vocabulary_size=vectorizer.vocabulary_size(),
-                         sequence_length=config.sequence_length, num_classes=len(class_names),
-                         dropout=config.dropout, l2=config.l2)
-    steps_per_epoch = -(-len(parts["train"]) // config.batch_size)
-    model.compile(optimizer=optimizer(config, steps_per_epoch),
-                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
-                  metrics=["accuracy"])
+    vectorizer = vectorizer or make_vectorizer(config, parts["train"].texts)
+    model = model or build_model(config, vectorizer.vocabulary_size(), len(class_names), len(parts["train"]))
     train = _dataset(vectorizer, parts["train"], config.batch_size, True, config.seed, len(class_names))
     validation = _dataset(vectorizer, parts["validation"], config.batch_size, False, config.seed, len(class_names))
-    extra = []
+    extra = list(extra_callbacks)
     if config.test_curves and "test" in parts:  # logged for the report's curves only; nothing monitors them
         extra.append(callbacks.EvaluateEachEpoch(
             _dataset(vectorizer, parts["test"], 256, False, config.seed, len(class_names)), prefix="test_"))
     run_dir = Path(config.run_dir) / f"{config.export_name}_seed{config.seed}"
     reduce_lr = config.reduce_lr_patience if config.schedule == "plateau" else None  # a schedule owns the rate
-    history = model.fit(train, validation_data=validation, epochs=config.epochs, verbose=config.verbose,
+    history = model.fit(train, validation_data=validation, epochs=epochs or config.epochs,
+                        initial_epoch=initial_epoch, verbose=config.verbose,
                         shuffle=False,  # the dataset is shuffled already (seeded)
                         callbacks=extra + callbacks.standard_callbacks(run_dir, patience=config.patience,
                                                                        reduce_lr_patience=reduce_lr))

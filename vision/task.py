@@ -74,29 +74,37 @@ def _mixed_precision(setting: str) -> bool:
     return use
 
 
-def fit(config: VisionConfig, parts: dict[str, data.ImageData]) -> Trained:
-    """Builds the registered model and trains it with AdamW, warm-up + cosine decay and label smoothing."""
-    keras.utils.set_random_seed(config.seed)
+def build_model(config: VisionConfig, input_shape, num_classes: int, train_size: int) -> keras.Model:
+    """The registered model, compiled: AdamW, warm-up + cosine decay, label smoothing."""
     _mixed_precision(config.mixed_precision)
-    started = time.perf_counter()
-    train = parts["train"]
-    model = models.build(config.model, input_shape=train.images.shape[1:], num_classes=len(train.class_names),
+    model = models.build(config.model, input_shape=tuple(input_shape), num_classes=num_classes,
                          **config.model_options())
-    steps = -(-len(train) // config.batch_size)
+    steps = -(-train_size // config.batch_size)
     warmup = int(config.warmup_epochs * steps)
     schedule = keras.optimizers.schedules.CosineDecay(0.0, decay_steps=max(1, config.epochs * steps - warmup),
                                                       warmup_target=config.learning_rate, warmup_steps=warmup)
     model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay),
                   loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
                   metrics=["accuracy"])
-    extra = [callbacks.ElapsedTime()]
+    return model
+
+
+def fit(config: VisionConfig, parts: dict[str, data.ImageData], *, model=None, extra_callbacks=(),
+        epochs: int | None = None, initial_epoch: int = 0) -> Trained:
+    """Builds (unless given) and trains the model; `model`/`extra_callbacks`/`epochs` let a tuner supply its own."""
+    keras.utils.set_random_seed(config.seed)
+    started = time.perf_counter()
+    train = parts["train"]
+    model = model or build_model(config, train.images.shape[1:], len(train.class_names), len(train))
+    extra = [callbacks.ElapsedTime(), *extra_callbacks]
     if config.test_curves and "test" in parts:  # for the report's curves only; nothing monitors them
         extra.append(callbacks.EvaluateEachEpoch(dataset(parts["test"], 256), prefix="test_"))
     run_dir = Path(config.run_dir) / f"{config.export_name}_seed{config.seed}"
     history = model.fit(
         dataset(train, config.batch_size, shuffle=True, seed=config.seed,
                 augment=augmentation(config.augmentation, config.seed)),
-        validation_data=dataset(parts["validation"], 256), epochs=config.epochs, verbose=config.verbose,
+        validation_data=dataset(parts["validation"], 256), epochs=epochs or config.epochs,
+        initial_epoch=initial_epoch, verbose=config.verbose,
         shuffle=False,  # the dataset shuffles itself (seeded)
         callbacks=extra + callbacks.standard_callbacks(run_dir, patience=config.patience, reduce_lr_patience=None))
     return Trained(model, history.history, train.class_names, time.perf_counter() - started)

@@ -1,0 +1,126 @@
+"""Keras Tuner sweep over a task's hyper-parameters; ranks the trials, then retrains the best configuration
+and exports it with its report, like the train scripts.
+
+    python scripts/tune.py --task anomaly --tuner random --max-trials 10 --directory tuning
+    python scripts/tune.py --task textclf --tuner bayesian --max-trials 20 --set csv=../shared/data/ag_news/test_subset.csv
+    python scripts/tune.py --task vision --tuner hyperband --epochs 27 --set data=flowers/ --set max_per_class=200
+    python scripts/tune.py --task vision --hp model=resnet ...     # fix a hyper-parameter, tune the rest
+
+Running it again with the same --directory and --project continues the sweep (finished trials are kept, a
+trial killed midway runs again). Distributed: start the same command on every machine with
+KERASTUNER_TUNER_ID=chief (one) or tuner0, tuner1, ... (workers), KERASTUNER_ORACLE_IP and
+KERASTUNER_ORACLE_PORT set to the chief's address; the chief serves the oracle and, once every trial is done,
+exports the best model.
+"""
+
+import argparse
+import dataclasses
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core import config as core_config  # noqa: E402
+from core.errors import UserError, exit_on_user_error  # noqa: E402
+
+TASKS = {"anomaly": ("anomaly.config", "AnomalyConfig", "anomaly.tuning"),
+         "textclf": ("textclf.config", "TextConfig", "textclf.tuning"),
+         "vision": ("vision.config", "VisionConfig", "vision.tuning")}
+TUNERS = ("random", "hyperband", "bayesian")
+
+
+def _value(text: str):
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+@exit_on_user_error
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--task", required=True, help="anomaly, textclf or vision")
+    parser.add_argument("--tuner", default="random", help="random, hyperband or bayesian")
+    parser.add_argument("--max-trials", type=int, default=10, help="trials (random, bayesian)")
+    parser.add_argument("--epochs", type=int, default=None, help="epochs per trial (hyperband: the most)")
+    parser.add_argument("--directory", default="tuning", help="Keras Tuner state; rerun with it to resume")
+    parser.add_argument("--project", default=None, help="sweep name inside --directory (default: TASK_TUNER)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="a field of the task's config for every trial (data, csv, max_per_class, ...)")
+    parser.add_argument("--hp", action="append", default=[], metavar="NAME=VALUE",
+                        help="fix a hyper-parameter of the search space instead of tuning it")
+    arguments = parser.parse_args(argv)
+    if arguments.task not in TASKS:
+        raise UserError(f"--task {arguments.task!r} is unknown; tasks are {', '.join(TASKS)}")
+    if arguments.tuner not in TUNERS:
+        raise UserError(f"--tuner {arguments.tuner!r} is unknown; tuners are {', '.join(TUNERS)}")
+    if arguments.max_trials < 1:
+        raise UserError(f"--max-trials must be at least 1, got {arguments.max_trials}")
+    import importlib
+
+    config_module, config_name, tuning_module = TASKS[arguments.task]
+    config_class = getattr(importlib.import_module(config_module), config_name)
+    overrides = dict(core_config.parse_override(config_class, item) for item in arguments.set)
+    if arguments.epochs is not None:
+        overrides["epochs"] = arguments.epochs
+    overrides.setdefault("name", f"{arguments.task}_tuned")
+    base = config_class(seed=arguments.seed, verbose=0, **overrides)
+    if hasattr(base, "validate"):
+        base.validate()
+    fixed = {}
+    for item in arguments.hp:
+        name, _, value = item.partition("=")
+        fixed[name] = _value(value)
+
+    import keras_tuner as kt
+
+    from core import tuning as core_tuning
+
+    tuning = importlib.import_module(tuning_module).TUNING
+    space = kt.HyperParameters()
+    tuning.search_space(space)
+    unknown = sorted(set(fixed) - set(space.values))
+    if unknown:
+        raise UserError(f"--hp {', '.join(unknown)}: not in the {arguments.task} search space; it has "
+                        f"{', '.join(space.values)}")
+    hyperparameters = kt.HyperParameters()
+    for name, value in fixed.items():
+        hyperparameters.Fixed(name, value)
+
+    prepared = tuning.prepare(base)
+    project = arguments.project or f"{arguments.task}_{arguments.tuner}"
+    folder = Path(arguments.directory) / project
+    hypermodel = core_tuning.ConfigHyperModel(tuning, base, prepared, folder / "runs")
+    tuner = core_tuning.make_tuner(arguments.tuner, hypermodel, tuning.objective, max_trials=arguments.max_trials,
+                                   max_epochs=base.epochs, directory=arguments.directory, project_name=project,
+                                   seed=arguments.seed)
+    if fixed:
+        tuner.oracle.hyperparameters.merge(hyperparameters)  # Fixed values win over the search space
+    tuner.search(verbose=0)
+    if core_tuning.is_worker():
+        print(f"worker {os.environ['KERASTUNER_TUNER_ID']}: done")
+        return 0
+
+    rows = core_tuning.ranked_trials(tuner)
+    paths = core_tuning.write_trials(folder, rows, tuning.objective.name)
+    best = rows[0]
+    if best["score"] is None:
+        raise UserError(f"{folder}: no trial finished with a score; see the trial logs")
+    config = hypermodel.config_for(tuner.oracle.get_best_trials(1)[0].hyperparameters)
+    config = dataclasses.replace(config, run_dir=base.run_dir)  # the final run's own training state
+    core_config.save(config, folder / "best_config.json")
+    print(f"best trial {best['trial_id']}: {tuning.objective.name} {best['score']:.4f} with {best['hyperparameters']}")
+    result = tuning.run(config, prepared)
+    print(f"trials:     {paths['markdown']}")
+    print(f"SavedModel: {result.export_dir}")
+    print(f"Report:     {result.report_dir / 'report.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
