@@ -48,6 +48,9 @@ class AnomalyConfig:
     reports_dir: str = field(default="reports", metadata={"help": "report root"})
     run_dir: str = field(default="runs", metadata={"help": "training state (BackupAndRestore, logs)"})
     tensorboard: bool = field(default=False, metadata={"help": "write TensorBoard logs under --run-dir"})
+    strategy: str = field(default="default", metadata={
+        "help": "tf.distribute strategy: default, mirrored (local devices), multiworker (TF_CONFIG cluster)",
+        "choices": ["default", "mirrored", "multiworker"]})
     verbose: int = field(default=2, metadata={"help": "Keras fit verbosity (0, 1 or 2)"})
 
     @property

@@ -6,13 +6,14 @@
 
 import dataclasses
 import os
+import tempfile
 import time
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from core import callbacks, config as core_config, plots as core_plots, report
+from core import callbacks, config as core_config, distribute, plots as core_plots, report
 from anomaly import data, evaluation, models, nab, plots, scoring
 from anomaly.config import AnomalyConfig
 from anomaly.detector import WindowDetector
@@ -20,8 +21,8 @@ from anomaly.detector import WindowDetector
 
 @dataclasses.dataclass
 class RunResult:
-    export_dir: Path
-    report_dir: Path
+    export_dir: Path | None  # None on a non-chief worker
+    report_dir: Path | None
     metrics: dict
     detector: WindowDetector
 
@@ -83,11 +84,16 @@ def fit(config: AnomalyConfig, series: data.Series, split: data.Split, model: ke
     train_windows, _ = data.sliding_windows(scaled[:split.train_end], config.window, config.stride)
     validation_windows, _ = data.sliding_windows(scaled[split.train_end:split.validation_end],
                                                  config.window, config.stride)
-    model = model or build_model(config)
+    strategy = distribute.get(config.strategy)
+    with strategy.scope():
+        model = model or build_model(config)
     run_dir = Path(config.run_dir) / f"{config.export_name}_seed{config.seed}"
+    if not distribute.is_chief():  # each worker keeps its own training state
+        run_dir = run_dir / f"task_{distribute.task_label().replace(' ', '_')}"
     history = model.fit(
         train_windows, train_windows, validation_data=(validation_windows, validation_windows),
-        epochs=epochs or config.epochs, initial_epoch=initial_epoch, batch_size=config.batch_size, shuffle=True,
+        epochs=epochs or config.epochs, initial_epoch=initial_epoch,
+        batch_size=distribute.global_batch_size(config.batch_size, strategy), shuffle=True,
         verbose=config.verbose, callbacks=[*extra_callbacks, *callbacks.standard_callbacks(
             run_dir, patience=config.patience, tensorboard=config.tensorboard)])
     return Fitted(model, scaling, history.history, run_dir)
@@ -129,6 +135,11 @@ def run(config: AnomalyConfig, prepared: tuple[data.Series, data.Split] | None =
                "final_train_loss": float(fitted.history["loss"][-1]),
                "best_val_loss": float(min(fitted.history["val_loss"])),
                **evaluate(series, split, flags)}
+
+    if not distribute.is_chief():  # multi-worker: only the chief writes; the others take part in saving
+        with tempfile.TemporaryDirectory() as folder:
+            detector.export(Path(folder) / config.export_name)
+        return RunResult(export_dir=None, report_dir=None, metrics=metrics, detector=detector)
 
     # Report, then export with the report beside it.
     wall_time = time.perf_counter() - started

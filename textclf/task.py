@@ -7,6 +7,7 @@ inside the graph, after invalid UTF-8 is replaced, so any bytes classify without
 
 import dataclasses
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from core import callbacks, config as core_config, export, plots as core_plots, report
+from core import callbacks, config as core_config, distribute, export, plots as core_plots, report
 from core.metrics import classification_metrics
 from textclf import data, models, plots
 from textclf.config import TextConfig
@@ -22,9 +23,10 @@ from textclf.config import TextConfig
 
 @dataclasses.dataclass
 class RunResult:
-    export_dir: Path
-    report_dir: Path
+    export_dir: Path | None  # None on a non-chief worker
+    report_dir: Path | None
     metrics: dict
+    model: keras.Model
 
 
 def prepare(config: TextConfig) -> dict[str, data.TextData]:
@@ -112,11 +114,13 @@ class Trained:
     train_seconds: float
 
 
-def build_model(config: TextConfig, vocabulary_size: int, num_classes: int, train_size: int) -> keras.Model:
-    """The registered model for `config`, compiled (optimizer and schedule per `config`, label smoothing)."""
+def build_model(config: TextConfig, vocabulary_size: int, num_classes: int, train_size: int,
+                batch_size: int | None = None) -> keras.Model:
+    """The registered model for `config`, compiled (optimizer and schedule per `config`, label smoothing);
+    `batch_size` is the global batch (default: `config.batch_size`), for the schedule's steps per epoch."""
     model = models.build(config.model, vocabulary_size=vocabulary_size, sequence_length=config.sequence_length,
                          num_classes=num_classes, dropout=config.dropout, l2=config.l2)
-    model.compile(optimizer=optimizer(config, -(-train_size // config.batch_size)),
+    model.compile(optimizer=optimizer(config, -(-train_size // (batch_size or config.batch_size))),
                   loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
                   metrics=["accuracy"])
     return model
@@ -130,14 +134,20 @@ def fit(config: TextConfig, parts: dict[str, data.TextData], *, vectorizer=None,
     started = time.perf_counter()
     class_names = parts["train"].class_names
     vectorizer = vectorizer or make_vectorizer(config, parts["train"].texts)
-    model = model or build_model(config, vectorizer.vocabulary_size(), len(class_names), len(parts["train"]))
-    train = _dataset(vectorizer, parts["train"], config.batch_size, True, config.seed, len(class_names))
-    validation = _dataset(vectorizer, parts["validation"], config.batch_size, False, config.seed, len(class_names))
+    strategy = distribute.get(config.strategy)
+    batch_size = distribute.global_batch_size(config.batch_size, strategy)
+    with strategy.scope():
+        model = model or build_model(config, vectorizer.vocabulary_size(), len(class_names), len(parts["train"]),
+                                     batch_size)
+    train = _dataset(vectorizer, parts["train"], batch_size, True, config.seed, len(class_names))
+    validation = _dataset(vectorizer, parts["validation"], batch_size, False, config.seed, len(class_names))
     extra = list(extra_callbacks)
     if config.test_curves and "test" in parts:  # logged for the report's curves only; nothing monitors them
         extra.append(callbacks.EvaluateEachEpoch(
             _dataset(vectorizer, parts["test"], 256, False, config.seed, len(class_names)), prefix="test_"))
     run_dir = Path(config.run_dir) / f"{config.export_name}_seed{config.seed}"
+    if not distribute.is_chief():  # each worker keeps its own training state
+        run_dir = run_dir / f"task_{distribute.task_label().replace(' ', '_')}"
     reduce_lr = config.reduce_lr_patience if config.schedule == "plateau" else None  # a schedule owns the rate
     history = model.fit(train, validation_data=validation, epochs=epochs or config.epochs,
                         initial_epoch=initial_epoch, verbose=config.verbose,
@@ -191,6 +201,10 @@ def run(config: TextConfig, parts: dict[str, data.TextData] | None = None) -> Ru
                "vocabulary_size": vectorizer.vocabulary_size()}
 
     name = config.export_name
+    if not distribute.is_chief():  # multi-worker: only the chief writes; the others take part in saving
+        with tempfile.TemporaryDirectory() as folder:
+            export_model(trained, Path(folder) / name)
+        return RunResult(export_dir=None, report_dir=None, metrics=metrics, model=trained.model)
     sample = parts["test"].texts[0]
     tokens, weights = attention(trained, sample)
     report_dir = report.write_report(
@@ -208,4 +222,4 @@ def run(config: TextConfig, parts: dict[str, data.TextData] | None = None) -> Ru
                  "attention": plots.attention_heatmap(tokens, weights, f"Attention (encoder 0, mean of heads): "
                                                                         f"{sample[:60]}…")})
     export_dir = export_model(trained, Path(config.output_dir) / name, report.report_files(report_dir))
-    return RunResult(export_dir=export_dir, report_dir=report_dir, metrics=metrics)
+    return RunResult(export_dir=export_dir, report_dir=report_dir, metrics=metrics, model=trained.model)

@@ -39,6 +39,9 @@ class VisionConfig:
     output_dir: str = field(default="saved_models", metadata={"help": "SavedModel root"})
     reports_dir: str = field(default="reports", metadata={"help": "report root"})
     run_dir: str = field(default="runs", metadata={"help": "training state (BackupAndRestore)"})
+    strategy: str = field(default="default", metadata={
+        "help": "tf.distribute strategy: default, mirrored (local devices), multiworker (TF_CONFIG cluster)",
+        "choices": ["default", "mirrored", "multiworker"]})
     verbose: int = field(default=2, metadata={"help": "Keras fit verbosity (0, 1 or 2)"})
 
     @property

@@ -9,6 +9,7 @@ The export has two signatures, both returning `probabilities` and `class_name`:
 
 import dataclasses
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from core import callbacks, config as core_config, export, plots as core_plots, report
+from core import callbacks, config as core_config, distribute, export, plots as core_plots, report
 from core.metrics import classification_metrics
 from vision import data, models, plots
 from vision.config import VisionConfig
@@ -24,9 +25,10 @@ from vision.config import VisionConfig
 
 @dataclasses.dataclass
 class RunResult:
-    export_dir: Path
-    report_dir: Path
+    export_dir: Path | None  # None on a non-chief worker
+    report_dir: Path | None
     metrics: dict
+    model: keras.Model
 
 
 @dataclasses.dataclass
@@ -74,12 +76,14 @@ def _mixed_precision(setting: str) -> bool:
     return use
 
 
-def build_model(config: VisionConfig, input_shape, num_classes: int, train_size: int) -> keras.Model:
-    """The registered model, compiled: AdamW, warm-up + cosine decay, label smoothing."""
+def build_model(config: VisionConfig, input_shape, num_classes: int, train_size: int,
+                batch_size: int | None = None) -> keras.Model:
+    """The registered model, compiled: AdamW, warm-up + cosine decay, label smoothing; `batch_size` is the
+    global batch (default: `config.batch_size`), for the schedule's steps per epoch."""
     _mixed_precision(config.mixed_precision)
     model = models.build(config.model, input_shape=tuple(input_shape), num_classes=num_classes,
                          **config.model_options())
-    steps = -(-train_size // config.batch_size)
+    steps = -(-train_size // (batch_size or config.batch_size))
     warmup = int(config.warmup_epochs * steps)
     schedule = keras.optimizers.schedules.CosineDecay(0.0, decay_steps=max(1, config.epochs * steps - warmup),
                                                       warmup_target=config.learning_rate, warmup_steps=warmup)
@@ -95,13 +99,18 @@ def fit(config: VisionConfig, parts: dict[str, data.ImageData], *, model=None, e
     keras.utils.set_random_seed(config.seed)
     started = time.perf_counter()
     train = parts["train"]
-    model = model or build_model(config, train.images.shape[1:], len(train.class_names), len(train))
+    strategy = distribute.get(config.strategy)
+    batch_size = distribute.global_batch_size(config.batch_size, strategy)
+    with strategy.scope():
+        model = model or build_model(config, train.images.shape[1:], len(train.class_names), len(train), batch_size)
     extra = [callbacks.ElapsedTime(), *extra_callbacks]
     if config.test_curves and "test" in parts:  # for the report's curves only; nothing monitors them
         extra.append(callbacks.EvaluateEachEpoch(dataset(parts["test"], 256), prefix="test_"))
     run_dir = Path(config.run_dir) / f"{config.export_name}_seed{config.seed}"
+    if not distribute.is_chief():  # each worker keeps its own training state
+        run_dir = run_dir / f"task_{distribute.task_label().replace(' ', '_')}"
     history = model.fit(
-        dataset(train, config.batch_size, shuffle=True, seed=config.seed,
+        dataset(train, batch_size, shuffle=True, seed=config.seed,
                 augment=augmentation(config.augmentation, config.seed)),
         validation_data=dataset(parts["validation"], 256), epochs=epochs or config.epochs,
         initial_epoch=initial_epoch, verbose=config.verbose,
@@ -166,6 +175,10 @@ def run(config: VisionConfig, parts: dict[str, data.ImageData] | None = None) ->
                "skipped_files": [{"file": file, "reason": reason} for file, reason in test.skipped],
                "train_images_per_s": len(history["loss"]) * len(parts["train"]) / max(history["elapsed_s"][-1], 1e-9)}
     name = config.export_name
+    if not distribute.is_chief():  # multi-worker: only the chief writes; the others take part in saving
+        with tempfile.TemporaryDirectory() as folder:
+            export_model(trained, Path(folder) / name)
+        return RunResult(export_dir=None, report_dir=None, metrics=metrics, model=trained.model)
     figures = {"loss": core_plots.training_curves(history, "loss"),
                "accuracy": core_plots.training_curves(history, "accuracy"),
                "confusion_matrix": core_plots.confusion_matrix(np.array(metrics["test"]["confusion_matrix"]),
@@ -187,4 +200,4 @@ def run(config: VisionConfig, parts: dict[str, data.ImageData] | None = None) ->
                   ("Model", report.model_summary(trained.model))],
         figures=figures)
     export_dir = export_model(trained, Path(config.output_dir) / name, report.report_files(report_dir))
-    return RunResult(export_dir=export_dir, report_dir=report_dir, metrics=metrics)
+    return RunResult(export_dir=export_dir, report_dir=report_dir, metrics=metrics, model=trained.model)
