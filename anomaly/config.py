@@ -3,12 +3,15 @@
 import dataclasses
 from dataclasses import field
 
+from core.config import RunOptions
 from core.errors import UserError
 from anomaly import scoring
 
 
 @dataclasses.dataclass
-class AnomalyConfig:
+class AnomalyConfig(RunOptions):
+    EXPORT_PREFIX = "anomaly"
+
     # Data: one of csv / nab_file; neither = the embedded synthetic series.
     csv: str | None = field(default=None, metadata={"help": "a CSV with timestamp and value columns"})
     labels: str | None = field(default=None, metadata={
@@ -43,19 +46,7 @@ class AnomalyConfig:
     k: float = field(default=3.0, metadata={"help": "k for --threshold mean_std (mean + k std)"})
     # Run.
     seed: int = field(default=0, metadata={"help": "random seed (data generator, weights, shuffling)"})
-    name: str | None = field(default=None, metadata={"help": "export name (default: anomaly_<model>)"})
-    output_dir: str = field(default="saved_models", metadata={"help": "SavedModel root"})
-    reports_dir: str = field(default="reports", metadata={"help": "report root"})
-    run_dir: str = field(default="runs", metadata={"help": "training state (BackupAndRestore, logs)"})
     tensorboard: bool = field(default=False, metadata={"help": "write TensorBoard logs under --run-dir"})
-    strategy: str = field(default="default", metadata={
-        "help": "tf.distribute strategy: default, mirrored (local devices), multiworker (TF_CONFIG cluster)",
-        "choices": ["default", "mirrored", "multiworker"]})
-    verbose: int = field(default=2, metadata={"help": "Keras fit verbosity (0, 1 or 2)"})
-
-    @property
-    def export_name(self) -> str:
-        return self.name or f"anomaly_{self.model}"
 
     def validate(self) -> None:
         """Raises UserError for values no run can use."""

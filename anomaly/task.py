@@ -20,11 +20,8 @@ from anomaly.detector import WindowDetector
 
 
 @dataclasses.dataclass
-class RunResult:
-    export_dir: Path | None  # None on a non-chief worker
-    report_dir: Path | None
-    metrics: dict
-    detector: WindowDetector
+class RunResult(report.RunResult):
+    detector: WindowDetector | None = None
 
 
 def evaluate(series: data.Series, split: data.Split, flags: np.ndarray) -> dict:
@@ -139,7 +136,7 @@ def run(config: AnomalyConfig, prepared: tuple[data.Series, data.Split] | None =
     if not distribute.is_chief():  # multi-worker: only the chief writes; the others take part in saving
         with tempfile.TemporaryDirectory() as folder:
             detector.export(Path(folder) / config.export_name)
-        return RunResult(export_dir=None, report_dir=None, metrics=metrics, detector=detector)
+        return RunResult(export_dir=None, report_dir=None, metrics=metrics, model=model, detector=detector)
 
     # Report, then export with the report beside it.
     wall_time = time.perf_counter() - started
@@ -166,7 +163,8 @@ def run(config: AnomalyConfig, prepared: tuple[data.Series, data.Split] | None =
         extra={"data": data.describe(series),
                "split": {part: list(bounds) for part, bounds in split.parts.items()}})
     export_dir = detector.export(Path(config.output_dir) / name, extra_files=report.report_files(report_dir))
-    return RunResult(export_dir=export_dir, report_dir=report_dir, metrics=metrics, detector=detector)
+    return RunResult(export_dir=export_dir, report_dir=report_dir, metrics=metrics, model=model,
+                     detector=detector)
 
 
 def _sections(series, split, model, config) -> list[tuple[str, str]]:

@@ -15,6 +15,27 @@ from pathlib import Path
 from core.errors import UserError
 
 
+@dataclasses.dataclass
+class RunOptions:
+    """Where a run writes and how it runs: the fields every task's config shares (they come first)."""
+
+    EXPORT_PREFIX: typing.ClassVar[str] = "model"
+
+    name: str | None = dataclasses.field(default=None, metadata={
+        "help": "export name (default: <task>_<model>)"})
+    output_dir: str = dataclasses.field(default="saved_models", metadata={"help": "SavedModel root"})
+    reports_dir: str = dataclasses.field(default="reports", metadata={"help": "report root"})
+    run_dir: str = dataclasses.field(default="runs", metadata={"help": "training state (BackupAndRestore, logs)"})
+    strategy: str = dataclasses.field(default="default", metadata={
+        "help": "tf.distribute strategy: default, mirrored (local devices), multiworker (TF_CONFIG cluster)",
+        "choices": ["default", "mirrored", "multiworker"]})
+    verbose: int = dataclasses.field(default=2, metadata={"help": "Keras fit verbosity (0, 1 or 2)"})
+
+    @property
+    def export_name(self) -> str:
+        return self.name or f"{self.EXPORT_PREFIX}_{getattr(self, 'model', 'model')}"
+
+
 def to_dict(config) -> dict:
     """Returns the config as a JSON-friendly dict (paths become strings)."""
     return {key: (str(value) if isinstance(value, Path) else value)

@@ -99,3 +99,14 @@ def weights_digest(model) -> str:
     for weight in model.trainable_weights:
         digest.update(weight.numpy().tobytes())
     return digest.hexdigest()[:16]
+
+
+def print_outcome(config, result) -> None:
+    """A train script's last lines: the weights digest under multiworker, then where the export and report went."""
+    if config.strategy == "multiworker":
+        print(f"{task_label()}: weights digest {weights_digest(result.model)}")
+    if result.export_dir is None:
+        print("not the chief: the chief writes the export and the report")
+        return
+    print(f"SavedModel: {result.export_dir}")
+    print(f"Report:     {result.report_dir / 'report.md'}")

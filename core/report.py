@@ -4,6 +4,7 @@ A report records what was measured and everything needed to reproduce it: metric
 seed, wall time, parameter counts, and the library versions and machine it ran on.
 """
 
+import dataclasses
 import datetime
 import json
 import os
@@ -21,6 +22,16 @@ from core import plots
 
 _PACKAGES = ("tensorflow", "keras", "keras-hub", "keras-tuner", "numpy", "pandas", "scikit-learn",
              "matplotlib")
+
+
+@dataclasses.dataclass
+class RunResult:
+    """Where a train run wrote: export and report folders (None on a non-chief worker), metrics, the model."""
+
+    export_dir: Path | None
+    report_dir: Path | None
+    metrics: dict
+    model: object  # keras.Model (not imported here: this module loads without TensorFlow)
 
 
 def environment() -> dict:

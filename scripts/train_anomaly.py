@@ -33,13 +33,7 @@ def main(argv=None) -> int:
     print(f"test part: point F1 {test['points']['f1']:.3f}, event F1 {test['events']['f1']:.3f} "
           f"({test['events']['detected']}/{test['events']['windows']} windows, "
           f"{test['events']['false_alarms']} false alarms)")
-    if config.strategy == "multiworker":
-        print(f"{distribute.task_label()}: weights digest {distribute.weights_digest(result.detector.model)}")
-    if result.export_dir is None:
-        print("not the chief: the chief writes the export and the report")
-        return 0
-    print(f"SavedModel: {result.export_dir}")
-    print(f"Report:     {result.report_dir / 'report.md'}")
+    distribute.print_outcome(config, result)
     return 0
 
 

@@ -30,13 +30,7 @@ def main(argv=None) -> int:
     test = result.metrics["test"]
     print(f"test: accuracy {test['accuracy']:.3f}, macro-F1 {test['macro_f1']:.3f} "
           f"({result.metrics['sizes']['test']} texts)")
-    if config.strategy == "multiworker":
-        print(f"{distribute.task_label()}: weights digest {distribute.weights_digest(result.model)}")
-    if result.export_dir is None:
-        print("not the chief: the chief writes the export and the report")
-        return 0
-    print(f"SavedModel: {result.export_dir}")
-    print(f"Report:     {result.report_dir / 'report.md'}")
+    distribute.print_outcome(config, result)
     return 0
 
 

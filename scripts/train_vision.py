@@ -36,13 +36,7 @@ def main(argv=None) -> int:
           f"({result.metrics['sizes']['test']} images)")
     if result.metrics["skipped_files"]:
         print(f"skipped {len(result.metrics['skipped_files'])} undecodable file(s): see the report")
-    if config.strategy == "multiworker":
-        print(f"{distribute.task_label()}: weights digest {distribute.weights_digest(result.model)}")
-    if result.export_dir is None:
-        print("not the chief: the chief writes the export and the report")
-        return 0
-    print(f"SavedModel: {result.export_dir}")
-    print(f"Report:     {result.report_dir / 'report.md'}")
+    distribute.print_outcome(config, result)
     return 0
 
 

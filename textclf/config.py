@@ -3,6 +3,7 @@
 import dataclasses
 from dataclasses import field
 
+from core.config import RunOptions
 from core.errors import UserError
 
 # The seeds' regularisation comparison (each one thing on an unregularised base) and the tuned default.
@@ -17,7 +18,9 @@ VARIANTS = {
 
 
 @dataclasses.dataclass
-class TextConfig:
+class TextConfig(RunOptions):
+    EXPORT_PREFIX = "textclf"
+
     data_dir: str | None = field(default=None, metadata={"help": "AG News canonical layout: train.csv, test.csv"})
     csv: str | None = field(default=None, metadata={
         "help": "one labelled CSV (AG News format or label,text), split seeded and stratified"})
@@ -50,18 +53,6 @@ class TextConfig:
     test_curves: bool = field(default=True, metadata={
         "help": "also evaluate the test part each epoch for the report's curves (never used for choices)"})
     seed: int = field(default=0, metadata={"help": "random seed (splits, weights, shuffling)"})
-    name: str | None = field(default=None, metadata={"help": "export name (default: textclf_<model>)"})
-    output_dir: str = field(default="saved_models", metadata={"help": "SavedModel root"})
-    reports_dir: str = field(default="reports", metadata={"help": "report root"})
-    run_dir: str = field(default="runs", metadata={"help": "training state (BackupAndRestore)"})
-    strategy: str = field(default="default", metadata={
-        "help": "tf.distribute strategy: default, mirrored (local devices), multiworker (TF_CONFIG cluster)",
-        "choices": ["default", "mirrored", "multiworker"]})
-    verbose: int = field(default=2, metadata={"help": "Keras fit verbosity (0, 1 or 2)"})
-
-    @property
-    def export_name(self) -> str:
-        return self.name or f"textclf_{self.model}"
 
     def __post_init__(self):
         if self.variant is not None:

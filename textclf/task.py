@@ -21,14 +21,6 @@ from textclf import data, models, plots
 from textclf.config import TextConfig
 
 
-@dataclasses.dataclass
-class RunResult:
-    export_dir: Path | None  # None on a non-chief worker
-    report_dir: Path | None
-    metrics: dict
-    model: keras.Model
-
-
 def prepare(config: TextConfig) -> dict[str, data.TextData]:
     """train / validation / test parts, validated; validation comes from train, never from test."""
     if config.csv:
@@ -187,7 +179,7 @@ def export_model(trained: Trained, model_dir, extra_files=None) -> Path:
                                      warmup={"serving_default": {"text": np.array([b"warmup request"])}})
 
 
-def run(config: TextConfig, parts: dict[str, data.TextData] | None = None) -> RunResult:
+def run(config: TextConfig, parts: dict[str, data.TextData] | None = None) -> report.RunResult:
     """Trains, evaluates on the test part, reports and exports; returns where things went."""
     started = time.perf_counter()
     parts = parts or prepare(config)
@@ -204,7 +196,7 @@ def run(config: TextConfig, parts: dict[str, data.TextData] | None = None) -> Ru
     if not distribute.is_chief():  # multi-worker: only the chief writes; the others take part in saving
         with tempfile.TemporaryDirectory() as folder:
             export_model(trained, Path(folder) / name)
-        return RunResult(export_dir=None, report_dir=None, metrics=metrics, model=trained.model)
+        return report.RunResult(export_dir=None, report_dir=None, metrics=metrics, model=trained.model)
     sample = parts["test"].texts[0]
     tokens, weights = attention(trained, sample)
     report_dir = report.write_report(
@@ -222,4 +214,4 @@ def run(config: TextConfig, parts: dict[str, data.TextData] | None = None) -> Ru
                  "attention": plots.attention_heatmap(tokens, weights, f"Attention (encoder 0, mean of heads): "
                                                                         f"{sample[:60]}…")})
     export_dir = export_model(trained, Path(config.output_dir) / name, report.report_files(report_dir))
-    return RunResult(export_dir=export_dir, report_dir=report_dir, metrics=metrics, model=trained.model)
+    return report.RunResult(export_dir=export_dir, report_dir=report_dir, metrics=metrics, model=trained.model)

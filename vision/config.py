@@ -3,11 +3,14 @@
 import dataclasses
 from dataclasses import field
 
+from core.config import RunOptions
 from core.errors import UserError
 
 
 @dataclasses.dataclass
-class VisionConfig:
+class VisionConfig(RunOptions):
+    EXPORT_PREFIX = "vision"
+
     data: str = field(default="cifar10", metadata={
         "help": "class-per-folder directory, a zip of one, or a tfds name (cifar10, tf_flowers, beans)"})
     tfds_dir: str | None = field(default=None, metadata={"help": "tfds data directory (tfds names only)"})
@@ -35,18 +38,6 @@ class VisionConfig:
     test_curves: bool = field(default=True, metadata={
         "help": "also evaluate the test part each epoch for the report's curves (never used for choices)"})
     seed: int = field(default=0, metadata={"help": "random seed (splits, weights, augmentation, shuffling)"})
-    name: str | None = field(default=None, metadata={"help": "export name (default: vision_<model>)"})
-    output_dir: str = field(default="saved_models", metadata={"help": "SavedModel root"})
-    reports_dir: str = field(default="reports", metadata={"help": "report root"})
-    run_dir: str = field(default="runs", metadata={"help": "training state (BackupAndRestore)"})
-    strategy: str = field(default="default", metadata={
-        "help": "tf.distribute strategy: default, mirrored (local devices), multiworker (TF_CONFIG cluster)",
-        "choices": ["default", "mirrored", "multiworker"]})
-    verbose: int = field(default=2, metadata={"help": "Keras fit verbosity (0, 1 or 2)"})
-
-    @property
-    def export_name(self) -> str:
-        return self.name or f"vision_{self.model}"
 
     @property
     def class_list(self) -> list[str] | None:

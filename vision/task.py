@@ -24,14 +24,6 @@ from vision.config import VisionConfig
 
 
 @dataclasses.dataclass
-class RunResult:
-    export_dir: Path | None  # None on a non-chief worker
-    report_dir: Path | None
-    metrics: dict
-    model: keras.Model
-
-
-@dataclasses.dataclass
 class Trained:
     model: keras.Model
     history: dict
@@ -159,7 +151,7 @@ def export_model(trained: Trained, model_dir, extra_files=None) -> Path:
                                      track=[trained.model], extra_files=extra_files, warmup=warmup)
 
 
-def run(config: VisionConfig, parts: dict[str, data.ImageData] | None = None) -> RunResult:
+def run(config: VisionConfig, parts: dict[str, data.ImageData] | None = None) -> report.RunResult:
     """Trains, evaluates on the test part, reports and exports; returns where things went."""
     started = time.perf_counter()
     parts = parts or prepare(config)
@@ -178,7 +170,7 @@ def run(config: VisionConfig, parts: dict[str, data.ImageData] | None = None) ->
     if not distribute.is_chief():  # multi-worker: only the chief writes; the others take part in saving
         with tempfile.TemporaryDirectory() as folder:
             export_model(trained, Path(folder) / name)
-        return RunResult(export_dir=None, report_dir=None, metrics=metrics, model=trained.model)
+        return report.RunResult(export_dir=None, report_dir=None, metrics=metrics, model=trained.model)
     figures = {"loss": core_plots.training_curves(history, "loss"),
                "accuracy": core_plots.training_curves(history, "accuracy"),
                "confusion_matrix": core_plots.confusion_matrix(np.array(metrics["test"]["confusion_matrix"]),
@@ -200,4 +192,4 @@ def run(config: VisionConfig, parts: dict[str, data.ImageData] | None = None) ->
                   ("Model", report.model_summary(trained.model))],
         figures=figures)
     export_dir = export_model(trained, Path(config.output_dir) / name, report.report_files(report_dir))
-    return RunResult(export_dir=export_dir, report_dir=report_dir, metrics=metrics, model=trained.model)
+    return report.RunResult(export_dir=export_dir, report_dir=report_dir, metrics=metrics, model=trained.model)
