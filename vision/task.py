@@ -95,7 +95,8 @@ def fit(config: VisionConfig, parts: dict[str, data.ImageData], *, model=None, e
     batch_size = distribute.global_batch_size(config.batch_size, strategy)
     with strategy.scope():
         model = model or build_model(config, train.images.shape[1:], len(train.class_names), len(train), batch_size)
-    extra = [callbacks.ElapsedTime(), *extra_callbacks]
+    plain_batches = dataset(train, batch_size, shuffle=True, seed=config.seed + 1)  # no augmentation
+    extra = [RecalibrateBatchNorm(plain_batches), callbacks.ElapsedTime(), *extra_callbacks]
     if config.test_curves and "test" in parts:  # for the report's curves only; nothing monitors them
         extra.append(callbacks.EvaluateEachEpoch(dataset(parts["test"], 256), prefix="test_"))
     run_dir = Path(config.run_dir) / f"{config.export_name}_seed{config.seed}"
@@ -108,7 +109,44 @@ def fit(config: VisionConfig, parts: dict[str, data.ImageData], *, model=None, e
         initial_epoch=initial_epoch, verbose=config.verbose,
         shuffle=False,  # the dataset shuffles itself (seeded)
         callbacks=extra + callbacks.standard_callbacks(run_dir, patience=config.patience, reduce_lr_patience=None))
+    recalibrate_batch_norm(model, plain_batches, steps=20)  # the weights early stopping kept
     return Trained(model, history.history, train.class_names, time.perf_counter() - started)
+
+
+def recalibrate_batch_norm(model: keras.Model, batches: tf.data.Dataset, steps: int = 20) -> int:
+    """Re-estimates every BatchNormalization's moving mean/variance with the final weights ("precise BN"):
+    a cumulative average over `steps` training batches, no weight update. Returns the number of BN layers.
+
+    Why: the moving statistics follow weights that change fast in short runs; measured here, a compact
+    EfficientNet trained to 87% training accuracy on 3 CIFAR classes predicted one class at inference
+    (validation 33%) until its statistics were re-estimated.
+    """
+    norms = [layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.BatchNormalization)]
+    if not norms:
+        return 0
+    momenta = [layer.momentum for layer in norms]
+    try:
+        for step, (images, _) in enumerate(batches.take(steps), start=1):
+            for layer in norms:
+                layer.momentum = 1.0 - 1.0 / step  # step 1 takes the batch's statistics, later steps average
+            model(images, training=True)
+    finally:
+        for layer, momentum in zip(norms, momenta):
+            layer.momentum = momentum
+    return len(norms)
+
+
+class RecalibrateBatchNorm(keras.callbacks.Callback):
+    """`recalibrate_batch_norm` at every epoch end, before the callbacks after it (test curve, early-stopping
+    snapshot) look at the model. Keras computes the epoch's validation metrics before any callback runs, so
+    `val_*` logs still reflect the moving statistics as trained."""
+
+    def __init__(self, batches: tf.data.Dataset, steps: int = 10):
+        super().__init__()
+        self.batches, self.steps = batches, steps
+
+    def on_epoch_end(self, epoch, logs=None):
+        recalibrate_batch_norm(self.model, self.batches, self.steps)
 
 
 def predict(model: keras.Model, images: np.ndarray) -> np.ndarray:

@@ -4,6 +4,13 @@ import keras
 from keras import layers
 
 
+def batch_norm(name: str):
+    """BatchNormalization with momentum 0.9 (PyTorch's 0.1): Keras' default 0.99 leaves the moving statistics
+    near their initial values for the first few hundred steps, and on small data a model then predicts one
+    class at inference while training fine (measured: compact EfficientNet stayed at chance for 10 epochs)."""
+    return layers.BatchNormalization(momentum=0.9, name=name)
+
+
 def regularizer(l2: float):
     return keras.regularizers.L2(l2) if l2 else None
 

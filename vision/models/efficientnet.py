@@ -5,7 +5,7 @@ import keras
 from keras import layers
 
 from vision.models import MODELS
-from vision.models.common import classifier_head, regularizer, scaled_input
+from vision.models.common import batch_norm, classifier_head, regularizer, scaled_input
 
 # (expansion, output channels, repeats, kernel, first stride) per stage.
 COMPACT_STAGES = ((1, 16, 1, 3, 1), (6, 24, 2, 3, 2), (6, 40, 2, 5, 2), (6, 80, 2, 3, 2), (6, 112, 1, 5, 1))
@@ -17,16 +17,16 @@ def _mbconv(x, expansion, filters, kernel, strides, l2, drop_rate, name):
     if expansion != 1:
         x = layers.Conv2D(channels * expansion, 1, use_bias=False, kernel_regularizer=regularizer(l2),
                           name=f"{name}_expand")(x)
-        x = layers.Activation("swish", name=f"{name}_expand_act")(layers.BatchNormalization(name=f"{name}_expand_bn")(x))
+        x = layers.Activation("swish", name=f"{name}_expand_act")(batch_norm(f"{name}_expand_bn")(x))
     x = layers.DepthwiseConv2D(kernel, strides=strides, padding="same", use_bias=False,
                                depthwise_regularizer=regularizer(l2), name=f"{name}_depthwise")(x)
-    x = layers.Activation("swish", name=f"{name}_depthwise_act")(layers.BatchNormalization(name=f"{name}_depthwise_bn")(x))
+    x = layers.Activation("swish", name=f"{name}_depthwise_act")(batch_norm(f"{name}_depthwise_bn")(x))
     squeeze = layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}_se_pool")(x)
     squeeze = layers.Conv2D(max(1, channels // 4), 1, activation="swish", name=f"{name}_se_reduce")(squeeze)
     squeeze = layers.Conv2D(x.shape[-1], 1, activation="sigmoid", name=f"{name}_se_expand")(squeeze)
     x = layers.Multiply(name=f"{name}_se")([x, squeeze])
     x = layers.Conv2D(filters, 1, use_bias=False, kernel_regularizer=regularizer(l2), name=f"{name}_project")(x)
-    x = layers.BatchNormalization(name=f"{name}_project_bn")(x)
+    x = batch_norm(f"{name}_project_bn")(x)
     if strides == 1 and channels == filters:
         if drop_rate:  # stochastic depth: drop the whole residual branch per example
             x = layers.Dropout(drop_rate, noise_shape=(None, 1, 1, 1), name=f"{name}_drop")(x)
@@ -43,7 +43,7 @@ def build_efficientnet(input_shape, num_classes: int, *, l2: float = 1e-5, dropo
     images, x = scaled_input(input_shape)
     x = layers.Conv2D(stem_filters, 3, padding="same", use_bias=False, kernel_regularizer=regularizer(l2),
                       name="stem_conv")(x)
-    x = layers.Activation("swish", name="stem_act")(layers.BatchNormalization(name="stem_bn")(x))
+    x = layers.Activation("swish", name="stem_act")(batch_norm("stem_bn")(x))
     total = sum(stage[2] for stage in stages)
     block = 0
     for stage, (expansion, filters, repeats, kernel, strides) in enumerate(stages):
@@ -52,7 +52,7 @@ def build_efficientnet(input_shape, num_classes: int, *, l2: float = 1e-5, dropo
                         drop_connect_rate * block / total, f"stage{stage}_block{index}")
             block += 1
     x = layers.Conv2D(head_filters, 1, use_bias=False, kernel_regularizer=regularizer(l2), name="head_conv")(x)
-    x = layers.Activation("swish", name="head_act")(layers.BatchNormalization(name="head_bn")(x))
+    x = layers.Activation("swish", name="head_act")(batch_norm("head_bn")(x))
     x = layers.GlobalAveragePooling2D(name="pool")(x)
     return keras.Model(images, classifier_head(x, num_classes, dropout=dropout, l2=l2), name="efficientnet")
 

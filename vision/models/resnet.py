@@ -5,13 +5,13 @@ import keras
 from keras import layers
 
 from vision.models import MODELS
-from vision.models.common import classifier_head, regularizer, scaled_input
+from vision.models.common import batch_norm, classifier_head, regularizer, scaled_input
 
 
 def _conv_bn(x, filters, kernel, strides, l2, name, relu=True):
     x = layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False,
                       kernel_initializer="he_normal", kernel_regularizer=regularizer(l2), name=f"{name}_conv")(x)
-    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    x = batch_norm(f"{name}_bn")(x)
     return layers.ReLU(name=f"{name}_relu")(x) if relu else x
 
 

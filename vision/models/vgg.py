@@ -4,7 +4,7 @@ import keras
 from keras import layers
 
 from vision.models import MODELS
-from vision.models.common import classifier_head, regularizer, scaled_input
+from vision.models.common import batch_norm, classifier_head, regularizer, scaled_input
 
 
 @MODELS.register("vgg")
@@ -17,7 +17,7 @@ def build_vgg(input_shape, num_classes: int, *, l2: float = 5e-4, dropout: float
         for index in range(convs_per_block):
             x = layers.Conv2D(width, 3, padding="same", use_bias=False, kernel_regularizer=regularizer(l2),
                               name=f"block{block}_conv{index}")(x)
-            x = layers.BatchNormalization(name=f"block{block}_bn{index}")(x)
+            x = batch_norm(f"block{block}_bn{index}")(x)
             x = layers.ReLU(name=f"block{block}_relu{index}")(x)
         x = layers.MaxPooling2D(name=f"block{block}_pool")(x)
     x = layers.GlobalAveragePooling2D(name="pool")(x)
