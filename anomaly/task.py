@@ -84,7 +84,7 @@ def fit(config: AnomalyConfig, series: data.Series, split: data.Split, model: ke
     strategy = distribute.get(config.strategy)
     with strategy.scope():
         model = model or build_model(config)
-    run_dir = Path(config.run_dir) / f"{config.export_name}_seed{config.seed}"
+    run_dir = config.state_dir()
     if not distribute.is_chief():  # each worker keeps its own training state
         run_dir = run_dir / f"task_{distribute.task_label().replace(' ', '_')}"
     history = model.fit(

@@ -35,6 +35,20 @@ class RunOptions:
     def export_name(self) -> str:
         return self.name or f"{self.EXPORT_PREFIX}_{getattr(self, 'model', 'model')}"
 
+    def state_dir(self):
+        """`run_dir/<export name>_<digest of the settings>`: the BackupAndRestore folder of this exact run.
+
+        A run started again with the same settings resumes there; a run with other settings (other classes,
+        model or data) never restores a backup that is not its own. Output paths and verbosity are left out.
+        """
+        import hashlib
+        import json
+
+        settings = {key: value for key, value in to_dict(self).items()
+                    if key not in {"run_dir", "output_dir", "reports_dir", "verbose", "name"}}
+        digest = hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:10]
+        return Path(self.run_dir) / f"{self.export_name}_{digest}"
+
 
 def to_dict(config) -> dict:
     """Returns the config as a JSON-friendly dict (paths become strings)."""

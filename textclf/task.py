@@ -137,7 +137,7 @@ def fit(config: TextConfig, parts: dict[str, data.TextData], *, vectorizer=None,
     if config.test_curves and "test" in parts:  # logged for the report's curves only; nothing monitors them
         extra.append(callbacks.EvaluateEachEpoch(
             _dataset(vectorizer, parts["test"], 256, False, config.seed, len(class_names)), prefix="test_"))
-    run_dir = Path(config.run_dir) / f"{config.export_name}_seed{config.seed}"
+    run_dir = config.state_dir()
     if not distribute.is_chief():  # each worker keeps its own training state
         run_dir = run_dir / f"task_{distribute.task_label().replace(' ', '_')}"
     reduce_lr = config.reduce_lr_patience if config.schedule == "plateau" else None  # a schedule owns the rate

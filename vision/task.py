@@ -99,7 +99,7 @@ def fit(config: VisionConfig, parts: dict[str, data.ImageData], *, model=None, e
     extra = [RecalibrateBatchNorm(plain_batches), callbacks.ElapsedTime(), *extra_callbacks]
     if config.test_curves and "test" in parts:  # for the report's curves only; nothing monitors them
         extra.append(callbacks.EvaluateEachEpoch(dataset(parts["test"], 256), prefix="test_"))
-    run_dir = Path(config.run_dir) / f"{config.export_name}_seed{config.seed}"
+    run_dir = config.state_dir()
     if not distribute.is_chief():  # each worker keeps its own training state
         run_dir = run_dir / f"task_{distribute.task_label().replace(' ', '_')}"
     history = model.fit(

@@ -70,3 +70,12 @@ def test_parse_builds_a_validated_config_from_flags():
     assert config.parse(ExampleConfig, "doc", ["--epochs", "4"]) == ExampleConfig(epochs=4)
     with pytest.raises(UserError):
         config.parse(ExampleConfig, "doc", ["--epochs", "0"])
+
+
+def test_state_dir_is_per_settings_not_per_output_paths():
+    from vision.config import VisionConfig
+
+    base = VisionConfig(data="images", classes="a,b")
+    assert base.state_dir() == VisionConfig(data="images", classes="a,b", verbose=0, output_dir="x").state_dir()
+    assert base.state_dir() != VisionConfig(data="images", classes="a,b,c").state_dir()
+    assert base.state_dir().parent.name == "runs" and base.state_dir().name.startswith("vision_resnet_")
