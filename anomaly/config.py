@@ -24,14 +24,23 @@ class AnomalyConfig(RunOptions):
                 "(checksummed) into --cache-dir when --nab-dir is not given"})
     cache_dir: str = field(default="~/.cache/keras_apps/nab", metadata={"help": "where NAB downloads go"})
     timestamp_column: str = field(default="timestamp", metadata={"help": "timestamp column of --csv"})
-    value_column: str = field(default="value", metadata={"help": "value column of --csv"})
+    value_column: str = field(default="value", metadata={
+        "help": "value column of --csv; several, comma-separated (a,b,c), for one multivariate detector"})
     interpolate: bool = field(default=False, metadata={"help": "fill empty values by interpolation"})
     # Windows and splits (chronological; scaling is fit on the training part only).
     window: int = field(default=48, metadata={"help": "points per window"})
     stride: int = field(default=1, metadata={"help": "step between training windows"})
     train_fraction: float = field(default=0.5, metadata={"help": "first part of the series, for training"})
     validation_fraction: float = field(default=0.2, metadata={"help": "next part, for early stopping"})
-    # Model and training.
+    # Detector.
+    detector: str = field(default="aeOnline", metadata={
+        "help": "aeOnline (keeps learning, NAB-benchmarked; the default) or any online detector in "
+                "anomaly.presets.ONLINE_DETECTORS; 'window' is the train/validation/test window autoencoder "
+                "below (--model, --window, --threshold...)"})
+    alert_threshold: float | None = field(default=None, metadata={
+        "help": "online detectors: score at or above which a point is an anomaly (default: the detector's "
+                "NAB corpus threshold, presets.ALERT_THRESHOLD)"})
+    # Model and training (--detector window).
     model: str = field(default="dense", metadata={
         "help": "registered model: base, dense, tanh, dropout, conv, lstm or reference"})
     l2: float = field(default=0.0, metadata={"help": "L2 kernel regularisation factor"})
@@ -64,5 +73,15 @@ class AnomalyConfig(RunOptions):
                             "(the rest is the test part)")
         if self.epochs < 1 or self.batch_size < 1 or self.learning_rate <= 0:
             raise UserError("--epochs, --batch-size and --learning-rate must be positive")
+        from anomaly.presets import ONLINE_DETECTORS  # dataclasses only: TensorFlow is not loaded yet
+
+        if self.detector != "window" and self.detector not in ONLINE_DETECTORS:
+            raise UserError(f"--detector {self.detector!r}: choose window or one of "
+                            f"{', '.join(ONLINE_DETECTORS)}")
+        if "," in self.value_column and self.detector == "window":
+            raise UserError("several --value-column names need an online --detector (the window detector "
+                            "is univariate)")
+        if self.alert_threshold is not None and not 0 < self.alert_threshold <= 1:
+            raise UserError(f"--alert-threshold must be in (0, 1], got {self.alert_threshold}")
         if not 0 < self.percentile < 100:
             raise UserError(f"--percentile must be in (0, 100), got {self.percentile}")

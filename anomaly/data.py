@@ -32,11 +32,12 @@ class Series:
     Attributes:
         name: a short name (the NAB relative path for NAB files).
         timestamps: strictly increasing `datetime64[ns]` values.
-        values: float64 values, no NaN.
+        values: float64 values, no NaN: `[points]`, or `[points, columns]` for a multivariate series.
         windows: labelled anomaly windows as inclusive (start, end) timestamp pairs; may be empty.
         source: where the data came from (a path or "synthetic").
         anomaly_points: the labelled anomaly instants inside the windows (NAB's combined_labels.json),
             shown in plots; scoring uses the windows.
+        columns: the value columns' names.
     """
 
     name: str
@@ -45,6 +46,7 @@ class Series:
     windows: list[tuple[pd.Timestamp, pd.Timestamp]]
     source: str
     anomaly_points: list[pd.Timestamp] = dataclasses.field(default_factory=list)
+    columns: list[str] = dataclasses.field(default_factory=lambda: ["value"])
 
     def __len__(self) -> int:
         return len(self.values)
@@ -126,7 +128,13 @@ def load_csv(path, *, timestamp_column: str = "timestamp", value_column: str = "
     def line(index: int) -> int:  # 1-based line in the file: the header is line 1
         return int(index) + 2
 
-    timestamps = pd.to_datetime(frame[timestamp_column], errors="coerce", format="mixed")
+    try:
+        timestamps = pd.to_datetime(frame[timestamp_column], errors="coerce", format="mixed")
+    except (ValueError, TypeError) as error:  # e.g. pandas' "Mixed timezones detected"
+        raise UserError(f"{path}: cannot parse the {timestamp_column!r} column: {str(error).splitlines()[0]} "
+                        "(give every timestamp the same UTC offset, or none)") from None
+    if getattr(timestamps.dt, "tz", None) is not None:
+        timestamps = timestamps.dt.tz_convert("UTC").dt.tz_localize(None)
     bad = np.flatnonzero(timestamps.isna().to_numpy())
     if len(bad):
         raise UserError(f"{path}: line {line(bad[0])}: cannot parse timestamp "
@@ -139,6 +147,15 @@ def load_csv(path, *, timestamp_column: str = "timestamp", value_column: str = "
     if len(non_numeric):
         raise UserError(f"{path}: line {line(non_numeric[0])}: {value_column!r} is not a number: "
                         f"{text.iloc[non_numeric[0]]!r} ({len(non_numeric)} such rows)")
+
+    # float32 (what the models compute in) overflows past 3.4e38; inf and such values are refused here
+    # rather than becoming NaN errors that no threshold flags.
+    with np.errstate(invalid="ignore"):
+        too_large = np.flatnonzero((~np.isfinite(values) & ~missing.to_numpy() & values.notna().to_numpy())
+                                   | (np.abs(values.to_numpy()) > np.finfo(np.float32).max))
+    if len(too_large):
+        raise UserError(f"{path}: line {line(too_large[0])}: {value_column!r} is {text.iloc[too_large[0]]!r}: "
+                        f"not a finite number within float32 range (±3.4e38) ({len(too_large)} such rows)")
 
     stamps = timestamps.to_numpy(dtype="datetime64[ns]")
     steps = np.diff(stamps)
@@ -324,8 +341,16 @@ def synthetic_series(seed: int = 0, *, days: int = 14, minutes_per_step: int = 5
 def load_series(config) -> Series:
     """The series an `AnomalyConfig` names (--csv, --nab-file), validated; the synthetic default otherwise."""
     if config.csv:
-        series = load_csv(config.csv, timestamp_column=config.timestamp_column,
-                          value_column=config.value_column, interpolate=config.interpolate)
+        columns = [column.strip() for column in config.value_column.split(",")]
+        if "" in columns or len(set(columns)) < len(columns):
+            raise UserError(f"--value-column {config.value_column!r}: give distinct column names separated "
+                            "by commas")
+        parts = [load_csv(config.csv, timestamp_column=config.timestamp_column, value_column=column,
+                          interpolate=config.interpolate) for column in columns]
+        series = parts[0]
+        if len(parts) > 1:  # multivariate: one timestamp, several values per row
+            series.values = np.stack([part.values for part in parts], axis=1)
+            series.columns = columns
         if config.labels:
             key = config.labels_key or "/".join(Path(config.csv).resolve().parts[-2:])
             series.windows = load_windows(config.labels, key, series)

@@ -27,7 +27,8 @@ def event_metrics(flags, window_bounds: list[tuple[int, int]], timestamps=None) 
     """Event-level detection: is each labelled window detected, how late, and how many false alarms.
 
     A window is detected when any point inside it is flagged; its delay is from the window's first point
-    to the first flag. A false alarm is a run of consecutive flagged points outside every window.
+    to the first flag. A false alarm is a run of consecutive flagged points that touches no window and
+    does not start within a quarter of a window's width after its end (the spill of that window's event).
     Precision = detected / (detected + false alarms); recall = detected / windows.
 
     Args:
@@ -36,14 +37,16 @@ def event_metrics(flags, window_bounds: list[tuple[int, int]], timestamps=None) 
         timestamps: optional datetime64 per point, to report delays in seconds too.
     """
     flags = np.asarray(flags, bool)
-    inside = np.zeros(len(flags), bool)
+    near = np.zeros(len(flags), bool)  # a window and the points just after it (the same event)
     delays = []
     for first, last in window_bounds:
-        inside[first:last + 1] = True
+        near[first:last + 1 + max(1, (last - first + 1) // 4)] = True
         hits = np.flatnonzero(flags[first:last + 1])
         if len(hits):
             delays.append(int(hits[0]))
-    false_alarms = len(_runs(flags & ~inside))
+    # A run of flags that touches a window or starts within a quarter of its width after it is part of
+    # that window's event (flags that spill a few points past a window are not new events).
+    false_alarms = sum(1 for first, last in _runs(flags) if not near[first:last + 1].any())
     detected, windows = len(delays), len(window_bounds)
     precision = detected / (detected + false_alarms) if detected + false_alarms else 0.0
     recall = detected / windows if windows else 0.0

@@ -32,6 +32,7 @@ import pandas as pd
 from scipy import special
 
 from anomaly import data, models, nab
+from anomaly.presets import ALERT_THRESHOLD, ONLINE_DETECTORS, OnlineSettings  # noqa: F401 (re-exported)
 
 
 @dataclasses.dataclass
@@ -216,3 +217,200 @@ DETECTORS = {
                                                    for window in (16, 32, 64))),
 }
 SEED_VARIANTS = ["aeBase", "aeDense", "aeTanh", "aeDropout"]
+
+
+# ----------------------------------------------------------------------------------------------------
+# The online detector: keeps learning, follows the data's range, Numenta-style likelihood, spatial rule,
+# length-aware suppression, several window scales combined in surprise space.
+
+
+def as_matrix(values) -> np.ndarray:
+    """Values as float64 `[points, columns]` (one column for a univariate series)."""
+    values = np.asarray(values, dtype=np.float64)
+    return values[:, None] if values.ndim == 1 else values
+
+
+class OnlineDetector:
+    """Scores a series point by point while it keeps learning; point t depends on points 0..t only.
+
+    1. The first `nab.probationary_length(n)` points (15%, at most 750) fit the min-max scaling and one
+       autoencoder per window length. From then on, every `refit_every` points the scaling is re-fit on
+       everything seen so far and the autoencoder is fine-tuned for `refit_epochs` on the last
+       `refit_span` points, continuing from its weights. Points are scored with the model and scaling
+       of the last refit before them.
+    2. A point's error is the absolute error of the autoencoder's forecast of it: the newest
+       `masked_points` values of each window are hidden from the encoder and must be reconstructed from
+       the values before them.
+    3. Errors -> surprise (-log10 p) with Numenta's anomaly likelihood; the scales' surprise is combined.
+    4. The spatial rule: a value beyond the running range by `spatial_tolerance` is maximally surprising.
+    5. Suppression: an alert must beat every score of the previous rest period.
+    6. score = surprise / (surprise + score_scale), in [0, 1).
+
+    `errors()` (the Keras part) and `post_process()` (statistics) are separate, so that a benchmark
+    can compute the errors once and try the post-processing with each component switched off.
+
+    Example:
+
+        detector = OnlineDetector(OnlineSettings(windows=(16,)), seed=0)
+        scores = detector.score(series.values)     # one score in [0, 1) per point
+    """
+
+    def __init__(self, settings: OnlineSettings = OnlineSettings(), seed: int = 0):
+        self.settings = settings
+        self.seed = seed
+        self.models: dict[int, keras.Model] = {}   # the models of the last `errors` call, by window
+        self.scalings: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    @property
+    def model(self) -> str:
+        return self.settings.model
+
+    def score(self, values) -> np.ndarray:
+        values = values.values if isinstance(values, data.Series) else values
+        return self.post_process(self.errors(values), values)
+
+    def errors(self, values) -> np.ndarray:
+        """`[scales, points]` forecast errors (NaN where a point has no full window yet)."""
+        values = as_matrix(values.values if isinstance(values, data.Series) else values)
+        if not self.settings.autoencoder:
+            return persistence_errors(values, nab.probationary_length(len(values)))[None]
+        return np.stack([self._scale_errors(values, window) for window in self.settings.windows])
+
+    def _scale_errors(self, values: np.ndarray, window: int) -> np.ndarray:
+        settings = self.settings
+        length = len(values)
+        probation = max(nab.probationary_length(length), window + 1)
+        refits = [probation] + (list(range(probation + settings.refit_every, length, settings.refit_every))
+                                if settings.refit_every else [])
+        errors = np.full(length, np.nan)
+        keras.utils.set_random_seed(self.seed)
+        model = self._build(window, values.shape[1])
+        minimum = maximum = None
+        for number, (begin, end) in enumerate(zip(refits, refits[1:] + [length])):
+            if number == 0 or settings.rescale:
+                minimum, maximum = value_range(values[:begin])
+            history = values[max(0, begin - (settings.refit_span if number else begin)):begin]
+            windows = windows_of((history - minimum) / (maximum - minimum), window)
+            if len(windows):
+                model.fit(self._masked(windows), windows.reshape(len(windows), -1),
+                          epochs=settings.epochs if number == 0 else settings.refit_epochs,
+                          batch_size=settings.batch_size, shuffle=True, verbose=0)
+            first = max(begin if number else window - 1, window - 1)  # the first model also scores probation
+            if end > first:
+                scaled = (values[first - window + 1:end] - minimum) / (maximum - minimum)
+                errors[first:end] = self._forecast_errors(model, windows_of(scaled, window))
+        self.models[window], self.scalings[window] = model, (minimum, maximum)
+        return errors
+
+    def _build(self, window: int, columns: int) -> keras.Model:
+        model = models.build(self.settings.model, input_dim=window * columns)
+        model.compile(optimizer=keras.optimizers.Adam(self.settings.learning_rate), loss="mse")
+        return model
+
+    def _masked(self, windows: np.ndarray) -> np.ndarray:
+        """Flat encoder inputs: the newest `masked_points` steps replaced by the last visible one."""
+        hidden = self.settings.masked_points
+        inputs = np.array(windows, dtype=np.float32, copy=True)
+        if hidden:
+            inputs[:, -hidden:] = inputs[:, -hidden - 1:-hidden]
+        return inputs.reshape(len(inputs), -1)
+
+    def _forecast_errors(self, model, windows: np.ndarray) -> np.ndarray:
+        """Mean absolute error of each window's newest `error_points` steps (every column), scaled units."""
+        # Direct calls, not model.predict: predict would retrace for every batch shape.
+        reconstructed = np.concatenate([keras.ops.convert_to_numpy(model(inputs, training=False))
+                                        for inputs in np.array_split(self._masked(windows),
+                                                                     max(1, len(windows) // 8192 + 1))])
+        newest = slice(-self.settings.error_points, None)
+        return np.mean(np.abs(reconstructed.reshape(windows.shape)[:, newest] - windows[:, newest]), axis=(1, 2))
+
+    def state(self, errors: np.ndarray, values, at: int | None = None) -> dict:
+        """What the detector knows when point `at` (default: the next, unseen point) arrives: the models
+        and scalings of the last `errors()` call, each scale's likelihood fit and the range of the points
+        before `at`. The export bakes this in (see `online_export.OnlineExport`)."""
+        values = as_matrix(values.values if isinstance(values, data.Series) else values)
+        at = len(values) if at is None else at
+        fits = [likelihood_fit(scale, self.settings)[1:] for scale in errors]
+        return {"likelihood": [(float(mean[at]), float(std[at])) for mean, std in fits],
+                "low": values[:at].min(axis=0), "high": values[:at].max(axis=0)}
+
+    def post_process(self, errors: np.ndarray, values, settings: OnlineSettings | None = None) -> np.ndarray:
+        """Scores in [0, 1) from `errors()`' output; `settings` (default: the detector's) may switch
+        components off without recomputing the errors."""
+        settings = settings or self.settings
+        values = as_matrix(values.values if isinstance(values, data.Series) else values)
+        probation = nab.probationary_length(len(values))
+        if settings.likelihood:
+            surprises = [anomaly_likelihood(scale, settings) for scale in errors]
+        else:
+            surprises = [np.nan_to_num(scale, nan=0.0) / settings.raw_scale for scale in errors]
+        surprise = np.max(surprises, axis=0) if settings.combine == "max" else np.mean(surprises, axis=0)
+        if settings.spatial_tolerance:
+            surprise = np.where(spatial_anomalies(values, settings.spatial_tolerance),
+                                settings.spatial_surprise, surprise)
+        rest = int(round(settings.suppress_fraction * probation))
+        return surprise_to_score(suppress_repeats(surprise, rest), settings.score_scale)
+
+
+def value_range(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column min and max; a constant column gets a range of 1 (scaled values then stay finite)."""
+    minimum, maximum = values.min(axis=0), values.max(axis=0)
+    return minimum, np.where(maximum > minimum, maximum, minimum + 1.0)
+
+
+def windows_of(values: np.ndarray, window: int) -> np.ndarray:
+    """`[count, window, columns]` float32 sliding windows of a `[points, columns]` array."""
+    if len(values) < window:
+        return np.zeros((0, window, values.shape[1]), np.float32)
+    view = np.lib.stride_tricks.sliding_window_view(values.astype(np.float32), window, axis=0)
+    return np.ascontiguousarray(np.swapaxes(view, 1, 2))
+
+
+def persistence_errors(values: np.ndarray, probation: int) -> np.ndarray:
+    """|x_t - x_{t-1}| scaled by the probationary period's range: the 'no autoencoder' ablation."""
+    minimum, maximum = value_range(values[:max(probation, 2)])
+    scaled = (values - minimum) / (maximum - minimum)
+    errors = np.full(len(values), np.nan)
+    errors[1:] = np.mean(np.abs(np.diff(scaled, axis=0)), axis=1)
+    return errors
+
+
+def likelihood_fit(errors: np.ndarray, settings: OnlineSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Numenta's anomaly likelihood (nupic `AnomalyLikelihood`), its parts per point.
+
+    averaged_t = mean of the last `short_window` errors; every `estimate_every` points a normal is fit
+    to the averaged errors of the last `long_window` points, its mean and std floored at `min_mean` and
+    `min_std`. Returns (averaged, mean, std) with mean_t, std_t the fit in force at t: made at the last
+    multiple of `estimate_every` before t, so from points before t only (NaN until a fit exists).
+    """
+    averaged = pd.Series(errors).rolling(settings.short_window, min_periods=1).mean()
+    history = averaged.rolling(settings.long_window, min_periods=settings.estimate_every)
+    mean, std = history.mean().to_numpy(), history.std().to_numpy()
+    fitted_at = (np.arange(len(errors) + 1) // settings.estimate_every) * settings.estimate_every - 1
+    valid = fitted_at >= 0
+    mean_t = np.where(valid, mean[np.clip(fitted_at, 0, len(errors) - 1)], np.nan)
+    std_t = np.where(valid, std[np.clip(fitted_at, 0, len(errors) - 1)], np.nan)
+    mean_t = np.maximum(mean_t, settings.min_mean)
+    std_t = np.maximum(std_t, max(settings.min_std, 1e-12))
+    return averaged.to_numpy(), mean_t, std_t  # mean_t and std_t have one more entry: the next point's fit
+
+
+def anomaly_likelihood(errors: np.ndarray, settings: OnlineSettings) -> np.ndarray:
+    """Surprise -log10 P(N(mean_t, std_t) > averaged_t) >= 0 from `likelihood_fit`; 0 where undefined."""
+    averaged, mean, std = likelihood_fit(errors, settings)
+    return tail_surprise((averaged - mean[:-1]) / std[:-1])
+
+
+def tail_surprise(z: np.ndarray) -> np.ndarray:
+    """-log10 of the normal upper tail P(Z > z), accurate far into the tail; 0 where z is NaN."""
+    return np.nan_to_num(-special.log_ndtr(-z) / np.log(10.0), nan=0.0)
+
+
+def spatial_anomalies(values: np.ndarray, tolerance: float) -> np.ndarray:
+    """True where some column leaves the range of all earlier points by more than `tolerance` x range."""
+    frame = pd.DataFrame(values)
+    low, high = frame.cummin().shift(1).to_numpy(), frame.cummax().shift(1).to_numpy()
+    margin = tolerance * (high - low)
+    with np.errstate(invalid="ignore"):
+        outside = ((values > high + margin) | (values < low - margin)) & (high > low)
+    return outside.any(axis=1)

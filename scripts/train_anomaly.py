@@ -1,8 +1,12 @@
-"""Train a window autoencoder anomaly detector, evaluate it, and export a SavedModel with its report.
+"""Detect anomalies in a time series: the online detector scores every point as it arrives and keeps
+learning; the report has per-point scores, flags, metrics where labels exist and plots; the export is a
+TensorFlow Serving model of the detector's state.
 
     python scripts/train_anomaly.py                                   # embedded synthetic series
-    python scripts/train_anomaly.py --csv my_series.csv --model conv
+    python scripts/train_anomaly.py --csv my_series.csv               # online detector (aeOnline)
+    python scripts/train_anomaly.py --csv machine.csv --value-column temperature,pressure,rpm
     python scripts/train_anomaly.py --nab-dir NAB --nab-file realAWSCloudwatch/ec2_disk_write_bytes_1ef3de.csv
+    python scripts/train_anomaly.py --csv my_series.csv --detector window --model conv   # offline autoencoder
 """
 
 import os
@@ -18,21 +22,36 @@ from anomaly import data  # noqa: E402  (NumPy and pandas only: input errors sho
 from anomaly.config import AnomalyConfig  # noqa: E402
 
 
+def _summary(part: str, metrics: dict) -> str:
+    events = metrics["events"]
+    return (f"{part}: point F1 {metrics['points']['f1']:.3f}, event F1 {events['f1']:.3f} "
+            f"({events['detected']}/{events['windows']} labelled windows, {events['false_alarms']} false alarms)")
+
+
 @exit_on_user_error
 def main(argv=None) -> int:
     config = core_config.parse(AnomalyConfig, __doc__, argv)
+    if config.detector == "window":
+        prepared = data.prepare(config)
+    else:
+        from anomaly import presets
+        from anomaly.online_task import check_length
 
-    prepared = data.prepare(config)
+        series = data.load_series(config)
+        check_length(series, presets.ONLINE_DETECTORS[config.detector])
 
-    from anomaly import task  # TensorFlow loads only once the flags and the data are valid
+    from anomaly import task, online_task  # TensorFlow loads only once the flags and the data are valid
     from core import distribute
 
     distribute.get(config.strategy)  # before any other TensorFlow op (multi-worker needs that)
-    result = task.run(config, prepared)
-    test = result.metrics["test"]
-    print(f"test part: point F1 {test['points']['f1']:.3f}, event F1 {test['events']['f1']:.3f} "
-          f"({test['events']['detected']}/{test['events']['windows']} windows, "
-          f"{test['events']['false_alarms']} false alarms)")
+    if config.detector == "window":
+        result = task.run(config, prepared)
+        print(_summary("test part", result.metrics["test"]))
+    else:
+        result = online_task.run(config, series)
+        held_out = result.metrics["held_out"]
+        points = sum(map(sum, held_out["points"]["confusion_matrix"]))
+        print(_summary(f"held-out part (the {points} points after the initial fit)", held_out))
     distribute.print_outcome(config, result)
     return 0
 

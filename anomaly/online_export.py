@@ -1,0 +1,136 @@
+"""The online detector frozen into a TensorFlow Serving model: recent raw values in, the newest point's
+anomaly score out.
+
+    export = OnlineExport(detector, errors, values, threshold=0.5)   # state after the last point
+    export.export("saved_models/anomaly_online")
+
+Signature `serving_default`:
+    values: float32 `[batch, context]` (univariate) or `[batch, context, columns]`: the `context` most
+        recent raw values, oldest first, the point to score last; `context = max(windows) +
+        short_window - 1` (written in the export's config.json).
+    -> anomaly_score (float32, [0, 1]), is_anomaly (bool, score >= threshold), surprise (-log10 p),
+       spatial_anomaly (bool), forecast (the widest-scale model's forecast of the newest value(s)).
+
+Everything the detector had learnt when it was exported is a constant of the graph: each scale's
+autoencoder weights and min-max scaling, each scale's likelihood fit (mean, std), the range of all
+points seen (the spatial rule). It does not keep learning while it serves, and it applies no
+suppression (that needs the scores of earlier requests): a client that wants one alert per event drops
+alerts within the rest period of the previous one. A window with a non-finite value (NaN, inf, or a
+float32 overflow such as 1e39) always scores 1.0 and is an anomaly.
+"""
+
+import math
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from core import export
+
+
+class OnlineExport(tf.Module):
+    """A TF function of recent raw values with an `OnlineDetector`'s state baked in.
+
+    Args:
+        detector: an `online.OnlineDetector` after `errors()` (its models and scalings are used).
+        errors: that call's output.
+        values: the series it scored, `[points]` or `[points, columns]`.
+        threshold: score at or above which `is_anomaly` is True.
+    """
+
+    def __init__(self, detector, errors: np.ndarray, values, threshold: float):
+        super().__init__()
+        from anomaly import online  # late: online imports keras models
+
+        settings = detector.settings
+        if not settings.autoencoder:
+            raise ValueError("the export needs the autoencoder (settings.autoencoder=True)")
+        self.univariate = np.ndim(values) == 1
+        values = online.as_matrix(values)
+        state = detector.state(errors, values)
+        self.settings = settings
+        self.columns = values.shape[1]
+        self.threshold = float(threshold)
+        self.context = max(settings.windows) + settings.short_window - 1
+        self.models = [detector.models[window] for window in settings.windows]
+        self.scalings = [detector.scalings[window] for window in settings.windows]
+        self.likelihood = state["likelihood"]
+        self.low, self.high = state["low"], state["high"]
+        shape = [None, self.context] if self.univariate else [None, self.context, self.columns]
+        self.input_signature = [tf.TensorSpec(shape, tf.float32, name="values")]
+        self._serve = tf.function(self.serve, input_signature=self.input_signature)
+
+    def serve(self, values):
+        """The graph: see the module docstring."""
+        settings = self.settings
+        matrix = values[..., None] if self.univariate else values              # [batch, context, columns]
+        finite = tf.reduce_all(tf.math.is_finite(matrix), axis=[1, 2])
+        safe = tf.where(tf.math.is_finite(matrix), matrix, tf.zeros_like(matrix))
+        surprises, forecast = [], None
+        for model, (minimum, maximum), (mean, std), window in zip(self.models, self.scalings, self.likelihood,
+                                                                  settings.windows):
+            scaled = (safe - tf.constant(minimum, tf.float32)) / tf.constant(maximum - minimum, tf.float32)
+            errors = []
+            for end in range(self.context - settings.short_window + 1, self.context + 1):
+                windows = scaled[:, end - window:end, :]                       # [batch, window, columns]
+                inputs = self._masked(windows)
+                reconstructed = tf.reshape(model(tf.reshape(inputs, [-1, window * self.columns]), training=False),
+                                           [-1, window, self.columns])
+                newest = reconstructed[:, -1, :]
+                scored = slice(window - settings.error_points, window)
+                errors.append(tf.reduce_mean(tf.abs(reconstructed[:, scored] - windows[:, scored]), axis=[1, 2]))
+            averaged = tf.cast(tf.reduce_mean(tf.stack(errors, axis=1), axis=1), tf.float64)
+            surprises.append(self._tail_surprise((averaged - mean) / std) if settings.likelihood
+                             else averaged / settings.raw_scale)
+            forecast = newest * tf.constant(maximum - minimum, tf.float32) + tf.constant(minimum, tf.float32)
+        stacked = tf.stack(surprises, axis=1)
+        surprise = tf.reduce_max(stacked, axis=1) if settings.combine == "max" else tf.reduce_mean(stacked, axis=1)
+        newest_value = tf.cast(safe[:, -1, :], tf.float64)
+        spatial = tf.zeros_like(finite)
+        if settings.spatial_tolerance:
+            margin = settings.spatial_tolerance * (self.high - self.low)
+            outside = ((newest_value > self.high + margin) | (newest_value < self.low - margin)) & (self.high > self.low)
+            spatial = tf.reduce_any(outside, axis=1)
+            surprise = tf.where(spatial, tf.constant(settings.spatial_surprise, tf.float64), surprise)
+        score = surprise / (surprise + settings.score_scale)
+        score = tf.where(finite, score, tf.ones_like(score))
+        surprise = tf.where(finite, surprise, tf.fill(tf.shape(surprise), tf.constant(math.inf, tf.float64)))
+        return {"anomaly_score": tf.cast(score, tf.float32), "is_anomaly": score >= self.threshold,
+                "surprise": tf.cast(surprise, tf.float32), "spatial_anomaly": spatial & finite,
+                "forecast": forecast[:, 0] if self.univariate else forecast}
+
+    def _masked(self, windows):
+        hidden = self.settings.masked_points
+        if not hidden:
+            return windows
+        visible = windows[:, :-hidden, :]
+        return tf.concat([visible, tf.repeat(visible[:, -1:, :], hidden, axis=1)], axis=1)
+
+    @staticmethod
+    def _tail_surprise(z):
+        """-log10 P(Z > z) in float64: log(erfc) where erfc does not underflow, its asymptote beyond."""
+        near = tf.minimum(z, 20.0)
+        exact = -tf.math.log(0.5 * tf.math.erfc(near / math.sqrt(2.0))) / math.log(10.0)
+        far = tf.maximum(z, 20.0)
+        asymptote = (far ** 2 / 2 + tf.math.log(far * math.sqrt(2 * math.pi))) / math.log(10.0)
+        return tf.where(z < 20.0, exact, asymptote)
+
+    def predict(self, values: np.ndarray) -> dict[str, np.ndarray]:
+        """Runs the serving function in-process on `[batch, context(, columns)]` raw values."""
+        return {key: tensor.numpy() for key, tensor in self._serve(tf.constant(values, tf.float32)).items()}
+
+    def contexts(self, values: np.ndarray) -> np.ndarray:
+        """Every full context of a series, `[points - context + 1, context(, columns)]`: the request that
+        scores each point from the `context - 1` points before it."""
+        matrix = np.asarray(values, np.float32)
+        view = np.lib.stride_tricks.sliding_window_view(matrix, self.context, axis=0)
+        return view if matrix.ndim == 1 else np.swapaxes(view, 1, 2)
+
+    def export(self, model_dir, extra_files: dict[str, Path] | None = None) -> Path:
+        """Writes the next version of `model_dir` (TF Serving layout, warmup request included)."""
+        middle = ((self.low + self.high) / 2).astype(np.float32)
+        warmup = np.broadcast_to(middle, (1, self.context, self.columns)).copy()
+        warmup = warmup[..., 0] if self.univariate else warmup
+        return export.export_saved_model(
+            model_dir, {"serving_default": (self.serve, self.input_signature)}, track=self.models,
+            extra_files=extra_files, warmup={"serving_default": {"values": warmup}})

@@ -1,0 +1,79 @@
+"""Named online detectors: their settings as frozen dataclasses (no TensorFlow here, so that flags can be
+validated before it loads).
+
+Every constant below was chosen on the NAB corpus (as the published NAB detectors' were); the benchmark's
+summary names each one with its value and reports a split-half protocol beside the whole-corpus figure
+(scripts/benchmark_anomaly.py).
+"""
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class OnlineSettings:
+    """An online detector (see `OnlineDetector`). Every component can be switched off by its setting.
+
+    The Keras part (one autoencoder per entry of `windows`):
+        model, windows, masked_points, epochs, refit_epochs, batch_size, learning_rate: the autoencoder,
+            its window lengths, how many newest values are hidden from it (so its error is a forecast
+            error), epochs of the first fit (on the probationary period) and of every later fine-tune.
+        error_points: how many of each window's newest steps make its error (1: the newest point only).
+        refit_every: fine-tune on the most recent `refit_span` points every N points (0: learn once).
+        rescale: each fine-tune re-fits the min-max scaling on every point seen so far (else the
+            probationary period's scaling is kept).
+        autoencoder: False replaces the autoencoder by a persistence forecast (error = |x_t - x_{t-1}|),
+            the ablation that shows what the Keras model adds.
+    The statistics around it (post-processing, as in every published NAB detector):
+        likelihood: Numenta's anomaly likelihood on the error: the mean of the last `short_window`
+            errors under a normal fit, re-fit every `estimate_every` points, to the averaged errors of
+            the last `long_window` points; False uses the raw error, scaled by `raw_scale`.
+        min_mean, min_std: floors of the fitted normal (Numenta's are 0.03 and sqrt(0.0003)); they keep a
+            near-perfect reconstruction's tiny fluctuations from looking surprising.
+        combine: how the scales' surprise is combined ("mean" or "max").
+        spatial_tolerance: a value beyond the running min/max of all earlier points by more than this
+            fraction of their range is an anomaly (Numenta's spatial rule, 0.05 there; 0: off).
+        suppress_fraction: an alert must beat every score of the previous `suppress_fraction *
+            probationary length` points (CAD OSE's rest period is probation / 5; 0: off).
+        score_scale: surprise (-log10 p) at which the score is 0.5.
+    """
+
+    model: str = "dense"
+    windows: tuple[int, ...] = (16, 64)
+    masked_points: int = 1
+    error_points: int = 1
+    epochs: int = 30
+    refit_epochs: int = 3
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    refit_every: int = 500
+    refit_span: int = 2000
+    rescale: bool = True
+    autoencoder: bool = True
+    likelihood: bool = True
+    short_window: int = 10
+    long_window: int = 8640
+    estimate_every: int = 100
+    min_mean: float = 0.0
+    min_std: float = 0.0
+    raw_scale: float = 1.0
+    combine: str = "mean"
+    spatial_tolerance: float = 0.05
+    suppress_fraction: float = 0.2
+    score_scale: float = 8.0
+    spatial_surprise: float = 1e3
+
+    # For the benchmark's summary tables, like DetectorSettings.
+    @property
+    def window(self) -> str:
+        return "+".join(str(window) for window in self.windows)
+
+
+
+#: The online detectors by name (NAB parses '<detector>_<file>', so no underscores in names).
+ONLINE_DETECTORS: dict[str, OnlineSettings] = {
+    "aeOnline": OnlineSettings(),
+}
+
+#: Score at or above which a point is an anomaly for users' series: aeOnline's NAB corpus threshold
+#: (standard profile) in benchmarks/results/anomaly_nab_aeOnline.json.
+ALERT_THRESHOLD = 0.5
