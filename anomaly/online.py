@@ -224,6 +224,11 @@ SEED_VARIANTS = ["aeBase", "aeDense", "aeTanh", "aeDropout"]
 # length-aware suppression, several window scales combined in surprise space.
 
 
+def initial_length(length: int, settings: OnlineSettings) -> int:
+    """Points of the first fit: `settings.initial_points`, or NAB's probationary period when 0."""
+    return min(settings.initial_points, length) if settings.initial_points else nab.probationary_length(length)
+
+
 def as_matrix(values) -> np.ndarray:
     """Values as float64 `[points, columns]` (one column for a univariate series)."""
     values = np.asarray(values, dtype=np.float64)
@@ -273,13 +278,13 @@ class OnlineDetector:
         """`[scales, points]` forecast errors (NaN where a point has no full window yet)."""
         values = as_matrix(values.values if isinstance(values, data.Series) else values)
         if not self.settings.autoencoder:
-            return persistence_errors(values, nab.probationary_length(len(values)))[None]
+            return persistence_errors(values, initial_length(len(values), self.settings))[None]
         return np.stack([self._scale_errors(values, window) for window in self.settings.windows])
 
     def _scale_errors(self, values: np.ndarray, window: int) -> np.ndarray:
         settings = self.settings
         length = len(values)
-        probation = max(nab.probationary_length(length), window + 1)
+        probation = max(initial_length(length, settings), window + 1)
         refits = [probation] + (list(range(probation + settings.refit_every, length, settings.refit_every))
                                 if settings.refit_every else [])
         errors = np.full(length, np.nan)
@@ -330,8 +335,11 @@ class OnlineDetector:
         before `at`. The export bakes this in (see `online_export.OnlineExport`)."""
         values = as_matrix(values.values if isinstance(values, data.Series) else values)
         at = len(values) if at is None else at
-        fits = [likelihood_fit(scale, self.settings)[1:] for scale in errors]
-        return {"likelihood": [(float(mean[at]), float(std[at])) for mean, std in fits],
+        fits = [likelihood_fit(scale, self.settings) for scale in errors]
+        recent = slice(max(0, at - self.settings.long_window + 1), at)
+        history = [averaged[recent][~np.isnan(averaged[recent])] for averaged, _, _ in fits]
+        return {"likelihood": [(float(mean[at]), float(std[at])) for _, mean, std in fits],
+                "history": history,  # the averaged errors the empirical tail ranks a new one among
                 "low": values[:at].min(axis=0), "high": values[:at].max(axis=0)}
 
     def post_process(self, errors: np.ndarray, values, settings: OnlineSettings | None = None) -> np.ndarray:
@@ -339,7 +347,7 @@ class OnlineDetector:
         components off without recomputing the errors."""
         settings = settings or self.settings
         values = as_matrix(values.values if isinstance(values, data.Series) else values)
-        probation = nab.probationary_length(len(values))
+        probation = initial_length(len(values), settings)
         if settings.likelihood:
             surprises = [anomaly_likelihood(scale, settings) for scale in errors]
         else:
@@ -396,9 +404,21 @@ def likelihood_fit(errors: np.ndarray, settings: OnlineSettings) -> tuple[np.nda
 
 
 def anomaly_likelihood(errors: np.ndarray, settings: OnlineSettings) -> np.ndarray:
-    """Surprise -log10 P(N(mean_t, std_t) > averaged_t) >= 0 from `likelihood_fit`; 0 where undefined."""
+    """Surprise -log10 P(N(mean_t, std_t) > averaged_t) >= 0 from `likelihood_fit`; 0 where undefined.
+
+    With `settings.empirical_tail`, an averaged error that is not the largest of the last `long_window`
+    points is at most as surprising as its rank says (-log10 of the fraction of those points at or above
+    it): errors that recur, like a daily edge the model cannot time, stop looking like 10-sigma events
+    under the normal fit. A new largest error keeps the normal's surprise.
+    """
     averaged, mean, std = likelihood_fit(errors, settings)
-    return tail_surprise((averaged - mean[:-1]) / std[:-1])
+    surprise = tail_surprise((averaged - mean[:-1]) / std[:-1])
+    if not settings.empirical_tail:
+        return surprise
+    history = pd.Series(averaged).rolling(settings.long_window, min_periods=settings.estimate_every)
+    rank = history.rank(method="min", ascending=False).to_numpy()   # 1: the largest so far
+    empirical = np.nan_to_num(-np.log10(rank / (history.count().to_numpy() + 1)), nan=0.0)
+    return np.where(rank == 1, surprise, np.minimum(surprise, empirical))
 
 
 def tail_surprise(z: np.ndarray) -> np.ndarray:

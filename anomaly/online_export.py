@@ -12,8 +12,9 @@ Signature `serving_default`:
        spatial_anomaly (bool), forecast (the widest-scale model's forecast of the newest value(s)).
 
 Everything the detector had learnt when it was exported is a constant of the graph: each scale's
-autoencoder weights and min-max scaling, each scale's likelihood fit (mean, std), the range of all
-points seen (the spatial rule). It does not keep learning while it serves, and it applies no
+autoencoder weights and min-max scaling, each scale's likelihood fit (mean, std) and its recent
+averaged errors (the empirical tail ranks a new error among them), the range of all points seen (the
+spatial rule). It does not keep learning while it serves, and it applies no
 suppression (that needs the scores of earlier requests): a client that wants one alert per event drops
 alerts within the rest period of the previous one. A window with a non-finite value (NaN, inf, or a
 float32 overflow such as 1e39) always scores 1.0 and is an anomaly.
@@ -54,7 +55,7 @@ class OnlineExport(tf.Module):
         self.context = max(settings.windows) + settings.short_window - 1
         self.models = [detector.models[window] for window in settings.windows]
         self.scalings = [detector.scalings[window] for window in settings.windows]
-        self.likelihood = state["likelihood"]
+        self.likelihood, self.history = state["likelihood"], state["history"]
         self.low, self.high = state["low"], state["high"]
         shape = [None, self.context] if self.univariate else [None, self.context, self.columns]
         self.input_signature = [tf.TensorSpec(shape, tf.float32, name="values")]
@@ -67,8 +68,8 @@ class OnlineExport(tf.Module):
         finite = tf.reduce_all(tf.math.is_finite(matrix), axis=[1, 2])
         safe = tf.where(tf.math.is_finite(matrix), matrix, tf.zeros_like(matrix))
         surprises, forecast = [], None
-        for model, (minimum, maximum), (mean, std), window in zip(self.models, self.scalings, self.likelihood,
-                                                                  settings.windows):
+        for model, (minimum, maximum), (mean, std), history, window in zip(
+                self.models, self.scalings, self.likelihood, self.history, settings.windows):
             scaled = (safe - tf.constant(minimum, tf.float32)) / tf.constant(maximum - minimum, tf.float32)
             errors = []
             for end in range(self.context - settings.short_window + 1, self.context + 1):
@@ -80,8 +81,16 @@ class OnlineExport(tf.Module):
                 scored = slice(window - settings.error_points, window)
                 errors.append(tf.reduce_mean(tf.abs(reconstructed[:, scored] - windows[:, scored]), axis=[1, 2]))
             averaged = tf.cast(tf.reduce_mean(tf.stack(errors, axis=1), axis=1), tf.float64)
-            surprises.append(self._tail_surprise((averaged - mean) / std) if settings.likelihood
-                             else averaged / settings.raw_scale)
+            if not settings.likelihood:
+                surprises.append(averaged / settings.raw_scale)
+                continue
+            surprise = self._tail_surprise((averaged - mean) / std)
+            if settings.empirical_tail and len(history):  # as online.anomaly_likelihood: rank among the past
+                past = tf.constant(history, tf.float64)
+                rank = 1.0 + tf.reduce_sum(tf.cast(past[None, :] > averaged[:, None], tf.float64), axis=1)
+                empirical = -tf.math.log(rank / (len(history) + 2.0)) / math.log(10.0)
+                surprise = tf.where(rank == 1.0, surprise, tf.minimum(surprise, empirical))
+            surprises.append(surprise)
             forecast = newest * tf.constant(maximum - minimum, tf.float32) + tf.constant(minimum, tf.float32)
         stacked = tf.stack(surprises, axis=1)
         surprise = tf.reduce_max(stacked, axis=1) if settings.combine == "max" else tf.reduce_mean(stacked, axis=1)
@@ -125,6 +134,15 @@ class OnlineExport(tf.Module):
         matrix = np.asarray(values, np.float32)
         view = np.lib.stride_tricks.sliding_window_view(matrix, self.context, axis=0)
         return view if matrix.ndim == 1 else np.swapaxes(view, 1, 2)
+
+    def describe(self, columns: list[str]) -> dict:
+        """What a client needs to build requests (written as serving.json beside the export)."""
+        return {"signature": "serving_default", "input": "values", "context": self.context,
+                "columns": list(columns), "univariate": self.univariate, "threshold": self.threshold,
+                "shape": [None, self.context] if self.univariate else [None, self.context, self.columns],
+                "outputs": ["anomaly_score", "is_anomaly", "surprise", "spatial_anomaly", "forecast"],
+                "suppression": "none in the graph; alerts within the rest period of an earlier one are the "
+                               "client's to drop"}
 
     def export(self, model_dir, extra_files: dict[str, Path] | None = None) -> Path:
         """Writes the next version of `model_dir` (TF Serving layout, warmup request included)."""

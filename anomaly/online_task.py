@@ -25,6 +25,10 @@ from anomaly.config import AnomalyConfig
 from anomaly.online_export import OnlineExport
 
 
+#: Written beside the export: what a request needs (context length, columns, threshold).
+SERVING_FILE = "serving.json"
+
+
 @dataclasses.dataclass
 class OnlineRunResult(report.RunResult):
     scores: np.ndarray | None = None
@@ -37,22 +41,23 @@ def settings_for(config: AnomalyConfig) -> online.OnlineSettings:
     return online.ONLINE_DETECTORS[config.detector]
 
 
-def parts(length: int) -> dict[str, tuple[int, int]]:
-    probation = nab.probationary_length(length)
+def parts(length: int, settings: online.OnlineSettings) -> dict[str, tuple[int, int]]:
+    """The initial-fit part and the held-out part (every later point, scored before it is learnt from)."""
+    probation = online.initial_length(length, settings)
     return {"initial_fit": (0, probation), "held_out": (probation, length)}
 
 
-def evaluate(series: data.Series, flags: np.ndarray) -> dict:
+def evaluate(series: data.Series, flags: np.ndarray, settings: online.OnlineSettings) -> dict:
     """Point, event and NAB-rule metrics on the initial-fit part and on the held-out part."""
     labels, bounds = series.labels(), series.window_bounds()
     results = {}
-    for part, (begin, end) in parts(len(series)).items():
+    for part, (begin, end) in parts(len(series), settings).items():
         results[part] = {
             "points": evaluation.point_metrics(labels[begin:end], flags[begin:end]),
             "events": evaluation.event_metrics(flags[begin:end], evaluation.clip_bounds(bounds, begin, end),
                                                series.timestamps[begin:end]),
         }
-    labelled = nab.LabelledFile.from_bounds(len(series), bounds)
+    labelled = nab.LabelledFile.from_bounds(len(series), bounds, probation=parts(len(series), settings)["held_out"][0])
     if labelled.scored_windows:
         results["held_out"]["nab"] = {name: values["score"]
                                       for name, values in nab.file_scores(flags, labelled).items()}
@@ -77,10 +82,10 @@ def run(config: AnomalyConfig, series: data.Series) -> OnlineRunResult:
     scores = detector.post_process(errors, series.values)
     threshold = config.alert_threshold if config.alert_threshold is not None else online.ALERT_THRESHOLD
     flags = scores >= threshold
-    metrics = {"detector": config.detector, "alert_threshold": threshold, **evaluate(series, flags)}
+    metrics = {"detector": config.detector, "alert_threshold": threshold, **evaluate(series, flags, settings)}
 
     name = config.name or f"anomaly_{config.detector}"
-    probation = parts(len(series))["initial_fit"][1]
+    probation = parts(len(series), settings)["initial_fit"][1]
     split = data.Split(probation, probation, len(series))  # the plots mark where held-out scoring begins
     shown = _first_column(series)
     report_dir = report.write_report(
@@ -99,6 +104,7 @@ def run(config: AnomalyConfig, series: data.Series) -> OnlineRunResult:
         extra={"columns": series.columns, "points": len(series), "held_out_from": probation})
     _write_scores(report_dir / "scores.csv", series, scores, flags)
     export = OnlineExport(detector, errors, series.values, threshold)
+    (report_dir / SERVING_FILE).write_text(report.to_json(export.describe(series.columns)))
     export_dir = export.export(Path(config.output_dir) / name, extra_files=report.report_files(report_dir))
     result = OnlineRunResult(export_dir=export_dir, report_dir=report_dir, metrics=metrics,
                              model=detector.models[settings.windows[-1]], scores=scores, flags=flags,

@@ -18,6 +18,10 @@ class OnlineSettings:
             its window lengths, how many newest values are hidden from it (so its error is a forecast
             error), epochs of the first fit (on the probationary period) and of every later fine-tune.
         error_points: how many of each window's newest steps make its error (1: the newest point only).
+        initial_points: points of the first fit, which also set the rest period (0: NAB's probationary
+            period, 15% of the file's length and at most 750 points: the one thing that depends on the
+            length, which NAB gives every detector up front; set it to make appending points never
+            change earlier scores).
         refit_every: fine-tune on the most recent `refit_span` points every N points (0: learn once).
         rescale: each fine-tune re-fits the min-max scaling on every point seen so far (else the
             probationary period's scaling is kept).
@@ -27,6 +31,8 @@ class OnlineSettings:
         likelihood: Numenta's anomaly likelihood on the error: the mean of the last `short_window`
             errors under a normal fit, re-fit every `estimate_every` points, to the averaged errors of
             the last `long_window` points; False uses the raw error, scaled by `raw_scale`.
+        empirical_tail: a surprise is capped by the error's rank among the last `long_window` (see
+            `online.anomaly_likelihood`).
         min_mean, min_std: floors of the fitted normal (Numenta's are 0.03 and sqrt(0.0003)); they keep a
             near-perfect reconstruction's tiny fluctuations from looking surprising.
         combine: how the scales' surprise is combined ("mean" or "max").
@@ -45,19 +51,21 @@ class OnlineSettings:
     refit_epochs: int = 3
     batch_size: int = 64
     learning_rate: float = 1e-3
+    initial_points: int = 0
     refit_every: int = 500
     refit_span: int = 2000
     rescale: bool = True
     autoencoder: bool = True
     likelihood: bool = True
-    short_window: int = 10
+    short_window: int = 3
     long_window: int = 8640
     estimate_every: int = 100
+    empirical_tail: bool = True
     min_mean: float = 0.0
-    min_std: float = 0.0
+    min_std: float = 0.01
     raw_scale: float = 1.0
     combine: str = "mean"
-    spatial_tolerance: float = 0.05
+    spatial_tolerance: float = 0.02
     suppress_fraction: float = 0.2
     score_scale: float = 8.0
     spatial_surprise: float = 1e3

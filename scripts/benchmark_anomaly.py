@@ -14,6 +14,7 @@ Writes, per detector:
 import argparse
 import json
 import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -32,9 +33,12 @@ def parse_arguments(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--nab-dir", required=True, help="a NAB checkout: data/, labels/, config/, results/")
     parser.add_argument("--out", required=True, help="folder for the per-file result CSVs (NAB's layout)")
-    parser.add_argument("--detectors", default="aeMultiscale",
-                        help="comma-separated detector names (aeMultiscale, aeDense, aeBase, aeTanh, aeDropout, "
-                             "aeDenseRetrain, aeConv, aeLstm), or 'seeds' for the four seed variants")
+    parser.add_argument("--detectors", default="aeOnline",
+                        help="comma-separated detector names: aeOnline (the online detector, with its ablation "
+                             "and split-half protocol), aeMultiscale, aeDense, aeBase, aeTanh, aeDropout, "
+                             "aeDenseRetrain, aeConv, aeLstm, or 'seeds' for the four seed variants")
+    parser.add_argument("--no-ablation", action="store_true",
+                        help="online detectors: the whole-corpus run only (no ablation rows, no split protocol)")
     parser.add_argument("--files", default="", help="only files whose key contains this text")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--summary-dir", default="benchmarks/results", help="where the JSON/Markdown go")
@@ -55,17 +59,26 @@ def main(argv=None) -> int:
     from anomaly.benchmark import run_detector, write_comparison, write_summary
 
     names = online.SEED_VARIANTS if arguments.detectors == "seeds" else arguments.detectors.split(",")
+    known = {**online.DETECTORS, **online.ONLINE_DETECTORS}
     for name in names:
-        if name not in online.DETECTORS:
-            raise UserError(f"unknown detector {name!r}; choose from {', '.join(online.DETECTORS)}")
+        if name not in known:
+            raise UserError(f"unknown detector {name!r}; choose from {', '.join(known)}")
     profiles = nab.load_profiles(nab_dir / "config" / "profiles.json")
     series = {key: data.load_nab_series(nab_dir, key) for key in keys}
     scoreboard_path = nab_dir / "results" / "final_results.json"
     scoreboard = json.loads(scoreboard_path.read_text()) if scoreboard_path.is_file() else {}
     for name in names:
         started = time.perf_counter()
-        result = run_detector(name, online.DETECTORS[name], series, Path(arguments.out), profiles,
-                              arguments.seed)
+        if name in online.ONLINE_DETECTORS:
+            from anomaly import online_benchmark
+
+            result = online_benchmark.run(name, online.ONLINE_DETECTORS[name], series, Path(arguments.out),
+                                          profiles, arguments.seed, with_ablation=not arguments.no_ablation,
+                                          with_split=not arguments.no_ablation)
+            result["peak_memory_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        else:
+            result = run_detector(name, online.DETECTORS[name], series, Path(arguments.out), profiles,
+                                  arguments.seed)
         paths = write_summary(result, scoreboard, Path(arguments.summary_dir), TARGET_FILES,
                               corpus_complete=len(keys) == 58, wall_time_s=time.perf_counter() - started)
         scores = result["nab"]

@@ -1,0 +1,131 @@
+"""The online detector on NAB: the whole-corpus run, the ablation (one row per component removed) and the
+split-half protocol for the constants.
+
+The Keras part (`OnlineDetector.errors`) runs once per file; every row that only changes the statistics
+around it re-uses those errors (`post_process`), so the ablation costs seconds, not another corpus run.
+Rows that change the Keras part (no online learning) or remove it (persistence forecast instead of the
+autoencoder) recompute the errors.
+"""
+
+import dataclasses
+import itertools
+import time
+
+import numpy as np
+
+from anomaly import nab, online
+from anomaly.benchmark import summarise
+
+#: The post-processing constants the split-half protocol chooses from (the grid is named in the summary).
+SPLIT_GRID = {
+    "spatial_tolerance": (0.01, 0.02, 0.05),
+    "short_window": (1, 3, 10),
+    "min_std": (0.005, 0.01, 0.02),
+    "suppress_fraction": (0.1, 0.2, 0.3),
+}
+
+
+def corpus_errors(settings: online.OnlineSettings, series: dict, seed: int, label: str = "") -> tuple[dict, dict]:
+    """(key -> errors, key -> seconds) of `OnlineDetector(settings).errors` over every file."""
+    detector = online.OnlineDetector(settings, seed=seed)
+    errors, seconds = {}, {}
+    for key, one in series.items():
+        started = time.perf_counter()
+        errors[key] = detector.errors(one.values)
+        seconds[key] = time.perf_counter() - started
+        print(f"  {label or 'errors'} {key}: {len(one)} points in {seconds[key]:.1f} s", flush=True)
+    return errors, seconds
+
+
+def scores_of(settings: online.OnlineSettings, series: dict, errors: dict) -> dict:
+    detector = online.OnlineDetector(settings)
+    return {key: detector.post_process(errors[key], one.values, settings) for key, one in series.items()}
+
+
+def nab_scores(settings, series: dict, errors: dict, profiles: dict, keys=None) -> dict:
+    """Normalised NAB score per profile of `settings`' post-processing over `keys` (default: all)."""
+    keys = list(series) if keys is None else keys
+    scores = scores_of(settings, {key: series[key] for key in keys}, errors)
+    files = [(scores[key], nab.LabelledFile.from_bounds(len(series[key]), series[key].window_bounds()))
+             for key in keys]
+    return {name: values["score"] for name, values in nab.corpus_scores(files, profiles).items()}
+
+
+def ablation(settings: online.OnlineSettings, series: dict, errors: dict, profiles: dict, seed: int,
+             recompute: bool = True) -> list[dict]:
+    """One row per component removed from `settings` (the first row is the full detector)."""
+    rows = []
+
+    def row(component: str, changed, row_errors=None, seconds=None):
+        started = time.perf_counter()
+        result = nab_scores(changed, series, row_errors or errors, profiles)
+        rows.append({"removed": component, "settings": {key: value for key, value in dataclasses.asdict(changed).items()
+                                                        if getattr(settings, key) != value},
+                     **result, "wall_time_s": round(seconds if seconds is not None else
+                                                    time.perf_counter() - started, 1)})
+        print(f"  ablation {component}: {result['standard']:.1f}", flush=True)
+
+    row("nothing (full detector)", settings)
+    row("anomaly likelihood (raw error)", dataclasses.replace(settings, likelihood=False, raw_scale=0.05))
+    row("empirical tail cap", dataclasses.replace(settings, empirical_tail=False))
+    row("spatial rule", dataclasses.replace(settings, spatial_tolerance=0.0))
+    row("suppression", dataclasses.replace(settings, suppress_fraction=0.0))
+    for index, window in enumerate(settings.windows):
+        if len(settings.windows) > 1:
+            others = tuple(w for w in settings.windows if w != window)
+            kept = {key: np.delete(value, index, axis=0) for key, value in errors.items()}
+            row(f"window {window} (scales {'+'.join(map(str, others))} only)",
+                dataclasses.replace(settings, windows=others), kept)
+    zero = {key: np.zeros_like(value[:1]) for key, value in errors.items()}
+    row("autoencoder and likelihood (spatial rule + suppression only)",
+        dataclasses.replace(settings, likelihood=False), zero)
+    if recompute:
+        without = dataclasses.replace(settings, autoencoder=False)
+        persistence, seconds = corpus_errors(without, series, seed, "persistence")
+        row("autoencoder (persistence forecast |x_t - x_t-1| instead)", without, persistence, sum(seconds.values()))
+        frozen = dataclasses.replace(settings, refit_every=0)
+        learnt_once, seconds = corpus_errors(frozen, series, seed, "no online learning")
+        row("online learning (fit on the probationary period only)", frozen, learnt_once, sum(seconds.values()))
+    return rows
+
+
+def split_protocol(settings: online.OnlineSettings, series: dict, errors: dict, profiles: dict) -> dict:
+    """Constants chosen on one fixed half of the files (sorted keys, every other one), NAB scores on the
+    other half, and the reverse; beside each, the whole-corpus defaults scored on the same half."""
+    keys = sorted(series)
+    halves = {"A": keys[0::2], "B": keys[1::2]}
+    names = list(SPLIT_GRID)
+    results = {}
+    for chosen_on, scored_on in (("A", "B"), ("B", "A")):
+        best, best_score = None, -np.inf
+        for values in itertools.product(*SPLIT_GRID.values()):
+            candidate = dataclasses.replace(settings, **dict(zip(names, values)))
+            score = nab_scores(candidate, series, errors, profiles, halves[chosen_on])["standard"]
+            if score > best_score:
+                best, best_score = candidate, score
+        results[f"chosen on {chosen_on}, scored on {scored_on}"] = {
+            "constants": {name: getattr(best, name) for name in names},
+            "score_on_choice_half": best_score,
+            "held_out_half": nab_scores(best, series, errors, profiles, halves[scored_on]),
+            "defaults_on_held_out_half": nab_scores(settings, series, errors, profiles, halves[scored_on]),
+        }
+        print(f"  split {chosen_on}->{scored_on}: {results[f'chosen on {chosen_on}, scored on {scored_on}']['held_out_half']['standard']:.1f}",
+              flush=True)
+    return {"halves": halves, "grid": {name: list(values) for name, values in SPLIT_GRID.items()},
+            "results": results}
+
+
+def run(name: str, settings: online.OnlineSettings, series: dict, out_dir, profiles: dict, seed: int,
+        with_ablation: bool = True, with_split: bool = True) -> dict:
+    """The whole-corpus result (as `benchmark.run_detector`), plus ablation rows and the split protocol."""
+    started = time.perf_counter()
+    errors, seconds = corpus_errors(settings, series, seed, name)
+    scores = scores_of(settings, series, errors)
+    corpus_seconds = time.perf_counter() - started
+    result = summarise(name, settings, series, scores, seconds, out_dir, profiles, seed)
+    result["corpus_wall_time_s"] = round(corpus_seconds, 1)
+    if with_ablation:
+        result["ablation"] = ablation(settings, series, errors, profiles, seed)
+    if with_split:
+        result["split_protocol"] = split_protocol(settings, series, errors, profiles)
+    return result

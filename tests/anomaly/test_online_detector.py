@@ -1,0 +1,216 @@
+"""The online detector: causality, each component on a series made here, the export, the CLIs."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from anomaly import data, nab, online, online_benchmark
+from anomaly.online_export import OnlineExport
+
+TINY = online.OnlineSettings(model="base", windows=(8, 16), epochs=2, refit_epochs=1, refit_every=300,
+                             refit_span=400, estimate_every=50)
+
+
+def sine(length=1400, seed=0):
+    rng = np.random.default_rng(seed)
+    time = np.arange(length)
+    return 50 + 20 * np.sin(2 * np.pi * time / 288) + rng.normal(0, 1.0, length)
+
+
+def test_appending_or_changing_future_points_never_changes_earlier_scores():
+    values = sine()
+    changed = values.copy()
+    changed[1000:] += 300.0
+    # With a fixed first fit nothing depends on the file's length (NAB's 15% rule does).
+    detector = online.OnlineDetector(dataclasses.replace(TINY, initial_points=200), seed=3)
+    before = detector.score(values)
+    after = detector.score(changed)
+    shorter = detector.score(values[:1000])
+    np.testing.assert_allclose(before[:1000], after[:1000], atol=1e-6)
+    np.testing.assert_allclose(before[:1000], shorter, atol=1e-6)
+    assert after[1000] > 0.9 > before[1000]  # and the change itself is an alert
+    assert before.shape == (1400,) and 0 <= before.min() and before.max() < 1
+
+
+def test_spatial_rule_flags_values_beyond_the_running_range_by_the_tolerance():
+    values = np.array([0.0, 10, 5, 10.4, 11.0, 3, -0.6, 12.0])[:, None]
+    np.testing.assert_array_equal(online.spatial_anomalies(values, 0.05),
+                                  [False, False, False, False, True, False, True, True])
+    assert not online.spatial_anomalies(values, 0.2)[[3, 4, 6]].any()
+
+
+def test_likelihood_is_high_for_a_level_shift_and_fades_as_it_becomes_normal():
+    errors = np.concatenate([np.full(20, np.nan), np.random.default_rng(0).normal(1.0, 0.1, 500), np.full(300, 3.0)])
+    settings = dataclasses.replace(TINY, short_window=5, long_window=200, empirical_tail=False, min_std=0.0)
+    surprise = online.anomaly_likelihood(errors, settings)
+    assert (surprise[:70] == 0).all()  # no fit before `estimate_every` errors
+    assert surprise[100:520].max() < 6
+    assert surprise[522:526].max() > 50 and surprise[-1] < 1  # the new level is normal once it fills the fit
+
+
+def test_likelihood_uses_only_fits_made_before_each_point():
+    errors = np.random.default_rng(1).normal(1.0, 0.1, 400)
+    settings = dataclasses.replace(TINY, short_window=3, long_window=200)
+    changed = errors.copy()
+    changed[250:] = 50.0
+    np.testing.assert_array_equal(online.anomaly_likelihood(errors, settings)[:250],
+                                  online.anomaly_likelihood(changed, settings)[:250])
+
+
+def test_empirical_tail_caps_errors_that_recur():
+    errors = np.full(2000, 0.01)
+    errors[::100] = 1.0  # a large error every 100 points: the model cannot time it, but it recurs
+    errors += np.random.default_rng(0).normal(0, 1e-3, 2000)
+    plain = online.anomaly_likelihood(errors, dataclasses.replace(TINY, short_window=1, empirical_tail=False))
+    capped = online.anomaly_likelihood(errors, dataclasses.replace(TINY, short_window=1, empirical_tail=True))
+    assert plain[1500::100].min() > 20 and capped[1500::100].max() < 3
+
+
+def test_suppression_keeps_one_alert_per_rest_period():
+    surprise = np.array([0, 5, 6, 6, 2, 0, 0, 0, 7, 1.0])
+    np.testing.assert_array_equal(online.suppress_repeats(surprise, 3), [0, 5, 6, 0, 0, 0, 0, 0, 7, 0])
+
+
+def test_online_learning_adapts_to_a_new_regime_and_scaling_follows_the_data():
+    values = sine(1600)
+    values[800:] = values[800:] * 3 + 200  # a lasting change of level and amplitude
+    learning = online.OnlineDetector(TINY, seed=0).errors(values)
+    frozen = online.OnlineDetector(dataclasses.replace(TINY, refit_every=0), seed=0).errors(values)
+    late = slice(1300, 1600)
+    assert np.nanmean(learning[:, late]) < 0.5 * np.nanmean(frozen[:, late])
+    minimum, maximum = online.OnlineDetector(TINY, seed=0), None
+    detector = online.OnlineDetector(TINY, seed=0)
+    detector.errors(values)
+    minimum, maximum = detector.scalings[8]
+    assert maximum[0] > 300 and minimum[0] < 40  # re-fit on everything seen, not the probation's range
+
+
+def test_persistence_ablation_replaces_the_autoencoder():
+    values = sine(600)
+    errors = online.OnlineDetector(dataclasses.replace(TINY, autoencoder=False)).errors(values)
+    assert errors.shape == (1, 600) and np.isnan(errors[0, 0])
+    assert errors[0, 5] == pytest.approx(abs(values[5] - values[4]) / (values[:90].max() - values[:90].min()))
+
+
+def test_export_reproduces_the_detectors_last_score_and_answers_non_finite_values():
+    values = sine(1200)
+    settings = dataclasses.replace(TINY, suppress_fraction=0.0)
+    detector = online.OnlineDetector(settings, seed=0)
+    errors = detector.errors(values)
+    scores = detector.post_process(errors, values)
+    last = len(values) - 1
+    export = OnlineExport(detector, errors[:, :last + 1], values[:last + 1], threshold=0.5)
+    state = detector.state(errors, values, at=last)  # the state in force when the last point arrived
+    export.likelihood, export.history = state["likelihood"], state["history"]
+    export.low, export.high = state["low"], state["high"]
+    answer = export.serve(export.contexts(values)[-1:].astype(np.float32))
+    assert float(answer["anomaly_score"][0]) == pytest.approx(scores[last], abs=1e-5)
+    bad = np.repeat(export.contexts(values)[-1:], 3, axis=0).astype(np.float32)
+    bad[0, -1], bad[1, 0] = np.inf, np.nan
+    answer = {key: value.numpy() for key, value in export.serve(bad).items()}
+    np.testing.assert_array_equal(answer["anomaly_score"][:2], [1.0, 1.0])
+    assert answer["is_anomaly"][:2].all() and np.isfinite(answer["anomaly_score"]).all()
+
+
+def _write_csv(path, values, columns=("value",)):
+    matrix = online.as_matrix(values)
+    frame = pd.DataFrame({"timestamp": pd.date_range("2026-01-01", periods=len(matrix), freq="5min")})
+    for index, column in enumerate(columns):
+        frame[column] = matrix[:, index]
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def tiny_preset(monkeypatch):
+    from anomaly import presets
+
+    monkeypatch.setitem(presets.ONLINE_DETECTORS, "aeTiny", TINY)
+    return "aeTiny"
+
+
+def test_train_then_score_a_new_csv_multivariate_round_trip(tmp_path, tiny_preset):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+    import detect_anomalies
+    import train_anomaly
+
+    rng = np.random.default_rng(0)
+    both = np.stack([sine(1200), 0.5 * sine(1200, seed=1) + rng.normal(0, 0.1, 1200)], axis=1)
+    train_csv = _write_csv(tmp_path / "train.csv", both, ("a", "b"))
+    assert train_anomaly.main(["--csv", str(train_csv), "--value-column", "a,b", "--detector", tiny_preset,
+                               "--output-dir", str(tmp_path / "models"), "--reports-dir", str(tmp_path / "reports"),
+                               "--name", "multi"]) == 0
+    version = tmp_path / "models" / "multi" / "1"
+    serving = json.loads((version / "serving.json").read_text())
+    assert serving["columns"] == ["a", "b"] and serving["shape"] == [None, 16 + 3 - 1, 2]
+    report = json.loads(next((tmp_path / "reports").glob("multi/*/*/report.json")).read_text())
+    assert report["metrics"]["held_out"]["points"]["confusion_matrix"] and report["columns"] == ["a", "b"]
+    new = both[:400].copy()
+    new[300, 1] = 500.0  # far outside anything seen in column b
+    new_csv = _write_csv(tmp_path / "new.csv", new, ("a", "b"))
+    out = tmp_path / "scores.csv"
+    assert detect_anomalies.main(["--model-dir", str(tmp_path / "models" / "multi"), "--csv", str(new_csv),
+                                  "--output", str(out), "--plot", str(tmp_path / "scores.png")]) == 0
+    frame = pd.read_csv(out)
+    assert list(frame.columns) == ["timestamp", "a", "b", "anomaly_score", "is_anomaly"] and len(frame) == 400
+    assert frame["anomaly_score"][:17].isna().all() and frame["anomaly_score"][17:].between(0, 1).all()
+    assert bool(frame["is_anomaly"][300]) and frame["anomaly_score"][300] > 0.99
+    assert (tmp_path / "scores.png").stat().st_size > 0
+
+    # Bad input for the scoring script: one line naming the problem, exit 2, nothing written.
+    wrong = _write_csv(tmp_path / "wrong.csv", both[:400], ("a", "c"))
+    short = _write_csv(tmp_path / "short.csv", both[:10], ("a", "b"))
+    for csv, expected in ((wrong, "no 'b' column"), (short, "needs at least 18 rows")):
+        target = tmp_path / f"out_{csv.stem}.csv"
+        with pytest.raises(SystemExit) as exit_info:
+            detect_anomalies.main(["--model-dir", str(tmp_path / "models" / "multi"), "--csv", str(csv),
+                                   "--output", str(target)])
+        assert exit_info.value.code == 2 and not target.exists()
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--value-column", "value,nope"], "no 'nope' column"),
+    (["--value-column", "value,value"], "distinct column names"),
+    (["--detector", "aeNope"], "--detector 'aeNope'"),
+    (["--alert-threshold", "1.5"], "--alert-threshold"),
+])
+def test_bad_input_gets_one_line_and_exit_2(tmp_path, capsys, arguments, message):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+    import train_anomaly
+
+    csv = _write_csv(tmp_path / "s.csv", sine(600))
+    with pytest.raises(SystemExit) as exit_info:
+        train_anomaly.main(["--csv", str(csv), "--output-dir", str(tmp_path / "m"), "--reports-dir",
+                            str(tmp_path / "r"), *arguments])
+    error = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2 and len(error) == 1 and message in error[0]
+    assert not (tmp_path / "m").exists() and not (tmp_path / "r").exists()
+
+
+def test_online_benchmark_ablation_and_split_protocol(tmp_path):
+    series = {}
+    for number, category in enumerate(["artificialWithAnomaly", "realTraffic", "realTweets", "realAdExchange"]):
+        one = data.synthetic_series(number, days=5)
+        one.name = f"{category}/file{number}.csv"
+        series[one.name] = one
+    settings = dataclasses.replace(TINY, windows=(8,))
+    result = online_benchmark.run("aeTiny", settings, series, tmp_path / "out", nab.PROFILES, seed=0)
+    removed = [row["removed"] for row in result["ablation"]]
+    assert removed[0].startswith("nothing") and any("persistence" in row for row in removed)
+    assert any("online learning" in row for row in removed) and any("spatial" in row for row in removed)
+    assert len(result["split_protocol"]["results"]) == 2
+    assert (tmp_path / "out" / "aeTiny" / "realTraffic" / "aeTiny_file1.csv").is_file()
+    from anomaly.benchmark import write_summary
+
+    _, markdown = write_summary(result, {}, tmp_path / "summary", [], corpus_complete=False, wall_time_s=1.0)
+    text = markdown.read_text()
+    assert "## Ablation" in text and "## Split-half protocol" in text and "`spatial_tolerance`" in text
