@@ -7,6 +7,8 @@ Input files:
 - `.txt`: one text per line, for a signature with one string input (text classifiers);
 - `.csv`: one numeric row per line (no header), for a signature with one float input (anomaly windows);
 - an image (`.jpg`, `.jpeg`, `.png`, `.gif`, `.bmp`): its bytes, for the `serving_bytes` signature.
+
+A file that cannot be read as its type (not UTF-8, invalid JSON or base64) is a `UserError` naming it.
 """
 
 import json
@@ -37,15 +39,22 @@ def read_input(path) -> tuple[str | None, list]:
             raise UserError(f"{path}: not valid JSON ({error})") from None
         if not isinstance(body, dict) or not isinstance(body.get("instances"), list) or not body["instances"]:
             raise UserError(f'{path}: expected a TF Serving REST body {{"instances": [...]}} with at least one instance')
-        return body.get("signature_name"), [_instance(value) for value in body["instances"]]
+        try:
+            return body.get("signature_name"), [_instance(value) for value in body["instances"]]
+        except UserError as error:
+            raise UserError(f"{path}: {error}") from None
     if suffix == ".txt":
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
         if not lines:
             raise UserError(f"{path}: file is empty")
         return None, lines
     if suffix == ".csv":
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as error:
+            raise UserError(f"{path}: not UTF-8 text ({error})") from None
         rows = []
-        for number, line in enumerate(path.read_text().splitlines(), start=1):
+        for number, line in enumerate(text.splitlines(), start=1):
             if line.strip():
                 try:
                     rows.append([float(value) for value in line.split(",")])
@@ -127,15 +136,35 @@ def load(model_dir, version: int | None = None):
 
 def predict_local(loaded, signature: str, inputs: dict[str, np.ndarray]) -> dict:
     """Runs the signature; returns what TF Serving's REST API answers: {"predictions": [row, ...]}, a row
-    being {output: value} (or the bare value when the signature has a single output)."""
+    being {output: value} (or the bare value when the signature has a single output). Input the model rejects
+    (undecodable image bytes, ...) is a UserError with the model's message (as TF Serving answers 400)."""
     import tensorflow as tf
 
-    outputs = loaded.signatures[signature](**{name: tf.constant(value) for name, value in inputs.items()})
+    try:
+        outputs = loaded.signatures[signature](**{name: tf.constant(value) for name, value in inputs.items()})
+    except tf.errors.InvalidArgumentError as error:
+        raise UserError(f"the model rejected the input: {model_message(error)}") from None
     arrays = {name: value.numpy() for name, value in outputs.items()}
     rows = len(next(iter(arrays.values())))
     if len(arrays) == 1:
         return {"predictions": [_plain(values) for values in next(iter(arrays.values()))]}
     return {"predictions": [{name: _plain(values[index]) for name, values in arrays.items()} for index in range(rows)]}
+
+
+def model_message(error) -> str:
+    """The informative part of a TensorFlow op error: our assertion's text, else the op's own message line,
+    without TensorFlow's "Graph execution error", node and stack-trace lines."""
+    import re
+
+    text = getattr(error, "message", str(error))
+    asserted = re.search(r"assertion failed: \[([^\]]*)\]", text)
+    if asserted:
+        return asserted.group(1).strip()
+    noise = ("Graph execution error", "Detected at node", "<stack traces unavailable>", "[[", "File ")
+    lines = [line.strip() for line in text.splitlines()
+             if line.strip() and not line.strip().startswith(noise)]
+    line = re.sub(r"\{\{[^}]*\}\}", "", lines[0] if lines else "").strip()
+    return line[:300] or type(error).__name__
 
 
 def _plain(value):

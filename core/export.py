@@ -5,16 +5,71 @@
         assets.extra/tf_serving_warmup_requests         PredictionLog warmup requests (core.serving)
         config.json  report.json  report.md  *.png      what produced the model, beside it
 
-Everything is written to a hidden temporary folder next to the final one and renamed into place, so a
-crash never leaves a half-written version for TF Serving (which ignores non-numeric folder names) to load.
+Everything is written to a hidden temporary folder next to the final one (`.tmp-<host>-<pid>-<random>`) and
+renamed into place, so a crash never leaves a half-written version for TF Serving (which ignores non-numeric
+folder names) to load. A process killed mid-export (SIGKILL) leaves its temporary folder behind; the next
+export into the same model folder removes such stale ones (see `remove_stale_temporaries`).
 """
 
+import os
+import re
 import shutil
+import socket
+import time
 import uuid
 from pathlib import Path
 from typing import Callable
 
 import keras
+
+from core.errors import UserError
+
+TEMPORARY_PREFIX = ".tmp-"
+STALE_AFTER_S = 24 * 3600  # a temporary folder of another machine (shared disk) this old is abandoned
+_MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def check_model_name(name: str, flag: str = "--name") -> str:
+    """`name` if it can be a TF Serving model name and a single folder under saved_models/; else a UserError.
+    (A `/` would nest the export where `models.config` and TF Serving's REST paths, /v1/models/NAME, cannot
+    reach it.)"""
+    if not _MODEL_NAME.fullmatch(name or ""):
+        raise UserError(f"{flag} {name!r}: a model name is letters, digits, '.', '_' and '-', starting with a "
+                        "letter or digit (no '/': it names one folder under saved_models/ and the "
+                        "TF Serving model)")
+    return name
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def remove_stale_temporaries(model_dir, max_age_s: float = STALE_AFTER_S) -> list[Path]:
+    """Removes the temporary folders of exports that can no longer finish: made on this machine by a process
+    that no longer runs, or (another machine's, or without an owner in the name) older than `max_age_s`.
+    Returns the removed paths. A running export's folder is left alone."""
+    removed = []
+    host = socket.gethostname()
+    for path in Path(model_dir).glob(f"{TEMPORARY_PREFIX}*"):
+        parts = path.name[len(TEMPORARY_PREFIX):].rsplit("-", 2)  # host-pid-random (host may contain '-')
+        try:
+            age = time.time() - path.lstat().st_mtime
+        except FileNotFoundError:
+            continue
+        if len(parts) == 3 and parts[0] == host and parts[1].isdigit():
+            stale = not _alive(int(parts[1]))
+        else:
+            stale = age > max_age_s
+        if stale:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
 
 
 def versions(model_dir) -> list[int]:
@@ -51,7 +106,8 @@ def export_saved_model(model_dir, endpoints: dict[str, tuple[Callable, list]], *
     """
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
-    temporary = model_dir / f".tmp-{uuid.uuid4().hex}"
+    remove_stale_temporaries(model_dir)
+    temporary = model_dir / f"{TEMPORARY_PREFIX}{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex}"
     try:
         archive = keras.export.ExportArchive()
         for resource in track:

@@ -11,6 +11,7 @@ We write files TF Serving reads and requests it answers; we run no server of our
 """
 
 import base64
+import binascii
 import json
 from pathlib import Path
 
@@ -20,10 +21,22 @@ from core.errors import UserError
 from core.export import versions
 
 WARMUP_PATH = Path("assets.extra") / "tf_serving_warmup_requests"
+SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
+
+
+def is_servable(version_folder) -> bool:
+    """Whether a version folder holds a SavedModel (an empty or unfinished one does not)."""
+    return any((Path(version_folder) / name).is_file() for name in SAVED_MODEL_FILES)
+
+
+def servable_versions(model_dir) -> list[int]:
+    """The numeric versions of `model_dir` that hold a SavedModel, ascending."""
+    return [v for v in versions(model_dir) if is_servable(Path(model_dir) / str(v))]
 
 
 def version_dir(model_dir, version: int | None = None) -> Path:
-    """The folder of `version` (default: the newest) of `model_dir`; a `UserError` when there is none."""
+    """The folder of `version` (default: the newest) of `model_dir`; a `UserError` when there is none or it
+    holds no SavedModel."""
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
         raise UserError(f"{model_dir}: no such model directory")
@@ -35,7 +48,13 @@ def version_dir(model_dir, version: int | None = None) -> Path:
         version = available[-1]
     if version not in available:
         raise UserError(f"{model_dir}: no version {version}; versions are {', '.join(map(str, available))}")
-    return model_dir / str(version)
+    folder = model_dir / str(version)
+    if not is_servable(folder):
+        servable = servable_versions(model_dir)
+        hint = (f"pass --version with one of {', '.join(map(str, servable))}" if servable
+                else "no version of it holds a SavedModel")
+        raise UserError(f"{folder}: no saved_model.pb (an empty or unfinished export); {hint}")
+    return folder
 
 
 def write_warmup(version_folder, model_name: str, requests: dict[str, dict[str, np.ndarray]]) -> Path:
@@ -73,19 +92,46 @@ def read_warmup(version_folder) -> list[tuple[str, dict[str, np.ndarray]]]:
     return requests
 
 
-def models_config(root, base_path: str | None = None) -> str:
+def models_config(root, base_path: str | None = None, notes: list | None = None) -> str:
     """A `models.config` (text-format ModelServerConfig) for every model folder under `root` that has a
-    numeric version. `base_path` replaces `root` in the paths (e.g. `/models` inside the serving container)."""
+    version holding a SavedModel. `base_path` replaces `root` in the paths (e.g. `/models` inside the serving
+    container). Written with the ModelServerConfig proto's own text format, so quotes and other characters in
+    folder names are escaped as TF Serving's parser expects. A model whose newest version folder is empty
+    (TF Serving's `latest` policy would try only that one) is pinned to its newest servable version; models
+    with no servable version, and nested folders (`--name a/b`: a TF Serving name cannot hold a `/`), are left
+    out. Each of these gets a line in `notes`."""
+    from google.protobuf import text_format
+    from tensorflow_serving.config import model_server_config_pb2
+
     root = Path(root)
     if not root.is_dir():
         raise UserError(f"{root}: no such directory")
-    names = sorted(p.name for p in root.iterdir() if p.is_dir() and versions(p))
-    if not names:
-        raise UserError(f"{root}: no model folders with a numeric version (expected {root}/<name>/<version>/)")
+    notes = [] if notes is None else notes
     prefix = base_path.rstrip("/") if base_path else str(root.resolve())
-    entries = [f'  config {{\n    name: "{name}"\n    base_path: "{prefix}/{name}"\n    model_platform: "tensorflow"\n'
-               f'    model_version_policy {{ latest {{ num_versions: 1 }} }}\n  }}' for name in names]
-    return "model_config_list {\n" + "\n".join(entries) + "\n}\n"
+    config = model_server_config_pb2.ModelServerConfig()
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        numbered, servable = versions(folder), servable_versions(folder)
+        if not numbered:
+            nested = sorted(str(v.parent.relative_to(root)) for v in folder.rglob("*")
+                            if v.is_dir() and v.name.isdigit() and is_servable(v))
+            for name in sorted(set(nested)):
+                notes.append(f"{root / name}: left out, a nested model folder (TF Serving model names cannot "
+                             "contain '/'); export it with a --name without '/'")
+            continue
+        if not servable:
+            notes.append(f"{folder}: left out, no version folder holds a saved_model.pb (empty or unfinished exports)")
+            continue
+        entry = config.model_config_list.config.add(name=folder.name, base_path=f"{prefix}/{folder.name}",
+                                                    model_platform="tensorflow")
+        if servable[-1] != numbered[-1]:
+            entry.model_version_policy.specific.versions.append(servable[-1])
+            notes.append(f"{folder}: version {numbered[-1]} holds no saved_model.pb; pinned to version {servable[-1]}")
+        else:
+            entry.model_version_policy.latest.num_versions = 1
+    if not config.model_config_list.config:
+        raise UserError(f"{root}: no model folders with a numeric version holding a SavedModel (expected "
+                        f"{root}/<name>/<version>/saved_model.pb)")
+    return text_format.MessageToString(config)
 
 
 def _json_value(value, binary: bool):
@@ -118,9 +164,12 @@ def rest_request(signature: str, inputs: dict[str, np.ndarray]) -> dict:
 def from_rest_value(value):
     """Inverse of `_json_value` for one instance value: `{"b64": ...}` -> bytes, lists recursively."""
     if isinstance(value, dict):
-        if set(value) != {"b64"}:
-            raise UserError(f"an instance value object must be {{\"b64\": ...}}, got keys {sorted(value)}")
-        return base64.b64decode(value["b64"])
+        if set(value) != {"b64"} or not isinstance(value["b64"], str):
+            raise UserError(f"an instance value object must be {{\"b64\": \"...\"}}, got {str(value)[:80]}")
+        try:  # strict: a character outside the alphabet is an error, not silently dropped (whitespace aside)
+            return base64.b64decode("".join(value["b64"].split()), validate=True)
+        except (binascii.Error, ValueError) as error:
+            raise UserError(f"invalid base64 in {{\"b64\": ...}} ({error})") from None
     if isinstance(value, list):
         return [from_rest_value(v) for v in value]
     return value

@@ -9,6 +9,8 @@ Input files: .json (a TF Serving REST body {"instances": [...]}), .txt (one text
 per line), or an image file. The request is checked against the signature of the local SavedModel first;
 with --url the identical REST body goes to POST URL/v1/models/NAME[/versions/V]:predict, NAME being the
 model folder's name. The answer is printed as JSON ({"predictions": [...]}, as TF Serving returns it).
+A mistake (a model folder whose newest version is empty, an input file that is not UTF-8, invalid base64,
+bytes the model cannot decode) is one line naming the file or flag, exit code 2.
 """
 
 import argparse
@@ -21,7 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core import client, serving  # noqa: E402
-from core.errors import exit_on_user_error  # noqa: E402
+from core.errors import UserError, exit_on_user_error  # noqa: E402
 
 
 @exit_on_user_error
@@ -50,7 +52,10 @@ def main(argv=None) -> int:
         url = client.rest_url(arguments.url, Path(arguments.model_dir).resolve().name, arguments.version)
         answer = client.predict_rest(url, body, arguments.timeout)
     else:
-        answer = client.predict_local(loaded, signature, inputs)
+        try:
+            answer = client.predict_local(loaded, signature, inputs)
+        except UserError as error:
+            raise UserError(f"--input {arguments.input}: {error}") from None
     print(json.dumps(answer))
     return 0
 

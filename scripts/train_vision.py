@@ -23,6 +23,7 @@ from vision.config import VisionConfig  # noqa: E402
 def main(argv=None) -> int:
     config = core_config.parse(VisionConfig, __doc__, argv)
     parts = data.load_for(config)  # images decoded and checked before TensorFlow loads
+    print(f"images: {parts['train'].size_note}; {', '.join(f'{name} {len(part)}' for name, part in parts.items())}")
 
     from vision import models, task
 
@@ -35,7 +36,8 @@ def main(argv=None) -> int:
     print(f"test: accuracy {test['accuracy']:.3f}, macro-F1 {test['macro_f1']:.3f} "
           f"({result.metrics['sizes']['test']} images)")
     if result.metrics["skipped_files"]:
-        print(f"skipped {len(result.metrics['skipped_files'])} undecodable file(s): see the report")
+        print(f"skipped {len(result.metrics['skipped_files'])} unusable file(s) (undecodable, or over the pixel "
+              "budget): see the report")
     distribute.print_outcome(config, result)
     return 0
 

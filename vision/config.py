@@ -16,8 +16,11 @@ class VisionConfig(RunOptions):
     tfds_dir: str | None = field(default=None, metadata={"help": "tfds data directory (tfds names only)"})
     classes: str | None = field(default=None, metadata={"help": "comma-separated subset of classes, e.g. dog,cat"})
     image_size: int | None = field(default=None, metadata={
-        "help": "side images are resized to (default: the first training image's size)"})
-    max_per_class: int | None = field(default=None, metadata={"help": "use at most N training images per class"})
+        "help": "side of the square size images are resized to (default: the most common size of the training "
+                "images; the report says which)"})
+    max_per_class: int | None = field(default=None, metadata={
+        "help": "use at most N training images per class (validation is carved from them; the test part is never "
+                "capped)"})
     validation_fraction: float = field(default=0.1, metadata={"help": "of the training images, for early stopping"})
     test_fraction: float = field(default=0.1, metadata={"help": "held out when the data has no test split"})
     model: str = field(default="resnet", metadata={"help": "registered model: vgg, resnet, vit, efficientnet, ..."})
@@ -60,5 +63,9 @@ class VisionConfig(RunOptions):
             raise UserError(f"--image-size must be in 8..1024, got {self.image_size}")
         if self.epochs < 1 or self.batch_size < 1 or self.learning_rate <= 0 or self.patience < 0:
             raise UserError("--epochs, --batch-size, --learning-rate must be positive, --patience >= 0")
+        if self.name is not None:
+            from core.export import check_model_name
+
+            check_model_name(self.name, "--name")
         if self.classes is not None and len(self.class_list) < 2:
             raise UserError(f"--classes needs at least two classes, got {self.classes!r}")

@@ -7,18 +7,30 @@
 A tree is either `<class>/<image>` (split here, seeded and stratified, into train/validation/test) or
 `<split>/<class>/<image>` with a `train` split and a held-out `test` (or, when there is no `test`, `val`/
 `validation`) split; validation is always carved from train, never from the held-out split.
+`max_per_class` caps the training images per class (validation is carved from them), for every kind of
+source; the test part is never capped.
 
 Why not `keras.utils.image_dataset_from_directory`: it decodes inside tf.data, so one corrupt JPEG stops
 training mid-epoch with a TensorFlow error, and it decodes every image again every epoch. Here each file is
-decoded once with Pillow (grayscale, palette and RGBA converted to RGB, resized to one size); files that are
-not decodable images are skipped, counted and listed in the result (and the report). The images of these
-benchmark sets (CIFAR-10: 60,000 x 32 x 32; tf_flowers: 3,670 x 128 x 128) fit in memory as uint8.
+decoded once with Pillow (grayscale, palette and RGBA converted to RGB, 16-bit PNGs to their high byte,
+resized to one size); files that are not decodable images, and files whose header declares more than
+`MAX_IMAGE_PIXELS` pixels (decompression bombs), are skipped, counted and listed in the result (and the
+report). The images of these benchmark sets (CIFAR-10: 60,000 x 32 x 32; tf_flowers: 3,670 x 128 x 128) fit
+in memory as uint8.
+
+Training and serving decode alike: the export's `serving_bytes` signature (vision/task.py) decodes JPEG with
+libjpeg's accurate integer DCT (Pillow's default), PNG's 16 bits to the high byte, and resizes with
+antialiased bilinear interpolation (Pillow's BILINEAR), rejecting the same pixel budget from the header.
 """
 
+import collections
+import contextlib
 import dataclasses
 import io
 import logging
+import math
 import socket
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -32,6 +44,11 @@ log = logging.getLogger(__name__)
 
 TFDS_NAMES = ("cifar10", "tf_flowers", "beans")
 HELD_OUT_SPLITS = ("test", "val", "validation")  # the first present is the test part
+# Pixel budget per image, read from the header before any pixel is decoded, in training and in serving
+# (vision/task.py). 50 megapixels is above any camera photo and costs at most 150 MB as uint8 RGB. Pillow's own
+# guard (Image.MAX_IMAGE_PIXELS, 179 megapixels, an error only above twice that) lets a 1 GB RGB image through.
+MAX_IMAGE_PIXELS = 50_000_000
+MIN_IMAGE_SIDE = 8  # the smallest side the models accept (--image-size's lower bound)
 
 
 @dataclasses.dataclass
@@ -43,12 +60,93 @@ class ImageData:
     class_names: list[str]
     source: str
     skipped: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # (file, reason)
+    size_note: str = ""  # how the image size was chosen (for the report)
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def subset(self, indices) -> "ImageData":
-        return ImageData(self.images[indices], self.labels[indices], self.class_names, self.source)
+        return dataclasses.replace(self, images=self.images[indices], labels=self.labels[indices])
+
+
+# ----------------------------------------------------------------------------------------- decoding
+class _Unusable(Exception):
+    """A file that is not a usable image; the message is the reason listed in the report."""
+
+
+def open_image(blob: bytes) -> Image.Image:
+    """Pillow's lazy open (reads the header only) with the pixel budget checked before any pixel is decoded."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(blob))
+    except UnidentifiedImageError:
+        raise _Unusable("not an image Pillow can identify") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise _Unusable(f"decompression bomb ({error})") from None
+    except (OSError, ValueError, SyntaxError) as error:  # a corrupt header
+        raise _Unusable(f"undecodable ({error})") from None
+    width, height = image.size
+    if width * height > MAX_IMAGE_PIXELS:
+        image.close()
+        raise _Unusable(f"decompression bomb: the header declares {width}x{height} pixels, more than the budget "
+                        f"of {MAX_IMAGE_PIXELS}")
+    return image
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """RGB as TensorFlow's decoders give it: grayscale, palette, RGBA, CMYK converted; alpha dropped."""
+    if image.mode.startswith("I;16") or image.mode == "I":
+        # 16-bit grayscale (a PNG opens as I;16 or I): Pillow's convert("RGB") clips every value above 255, so
+        # an ordinary 16-bit photo becomes near white. Keep the high byte, as libpng (TensorFlow) does.
+        high = np.clip(np.asarray(image).astype(np.int64) >> 8, 0, 255).astype(np.uint8)
+        return Image.fromarray(high, "L").convert("RGB")
+    return image.convert("RGB")  # 16-bit RGB(A) PNGs already open as 8-bit high bytes
+
+
+def resize(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """Antialiased bilinear to (height, width); serving uses the same (tf.image.resize(antialias=True))."""
+    if image.size == (size[1], size[0]):
+        return image
+    return image.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+
+
+def decode(blob: bytes, size: tuple[int, int] | None = None) -> np.ndarray:
+    """uint8 [H, W, 3] of encoded image bytes (resized to `size` = (height, width) when given); raises
+    `_Unusable` with the reason when the bytes are not a usable image."""
+    try:
+        with open_image(blob) as image:
+            rgb = to_rgb(image)
+            return np.asarray(resize(rgb, size) if size is not None else rgb, dtype=np.uint8)
+    except _Unusable:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise _Unusable(f"decompression bomb ({error})") from None
+    except (OSError, ValueError, SyntaxError, EOFError) as error:  # truncated or corrupt data
+        raise _Unusable(f"undecodable ({error})") from None
+
+
+def _header_size(entry) -> tuple[int, int] | None:
+    """(height, width) from the header only, or None when the file is not a usable image."""
+    try:
+        with open_image(entry.read()) as image:
+            return image.size[1], image.size[0]
+    except _Unusable:
+        return None
+
+
+def common_size(entries, source="") -> tuple[tuple[int, int], str]:
+    """The most common (height, width) among the files' headers (ties: the larger), and a note saying so."""
+    counts = collections.Counter(size for size in map(_header_size, entries) if size is not None)
+    if not counts:
+        return None, ""
+    size, count = max(counts.items(), key=lambda item: (item[1], item[0][0] * item[0][1], item[0]))
+    note = (f"{size[0]}x{size[1]}: the most common size of the training images ({count} of "
+            f"{sum(counts.values())}; set it with --image-size)")
+    if min(size) < MIN_IMAGE_SIDE:
+        raise UserError(f"{source}: the most common training image size is {size[0]}x{size[1]}, smaller than "
+                        f"{MIN_IMAGE_SIDE} pixels a side; pass --image-size N")
+    return size, note
 
 
 # ----------------------------------------------------------------------------------------- file trees
@@ -79,11 +177,7 @@ def _directory_entries(root: Path) -> list[_Entry]:
     return entries
 
 
-def _zip_entries(path: Path) -> list[_Entry]:
-    try:
-        archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile:
-        raise UserError(f"{path}: not a readable zip file") from None
+def _zip_entries(path: Path, archive: zipfile.ZipFile) -> list[_Entry]:
     names = [n for n in archive.namelist() if not n.endswith("/") and not Path(n).name.startswith(".")
              and "__MACOSX" not in n]
     parts = [n.split("/") for n in names]
@@ -102,23 +196,26 @@ def _zip_entries(path: Path) -> list[_Entry]:
     return entries
 
 
-def _decode(entry: _Entry, size: tuple[int, int] | None) -> np.ndarray | str:
-    """uint8 [H, W, 3], or the reason the file is not a usable image."""
+@contextlib.contextmanager
+def _tree_entries(source: Path):
+    """The entries of a folder or zip; a zip stays open (and is closed) around the decoding."""
+    if source.is_dir():
+        yield _directory_entries(source)
+        return
     try:
-        with Image.open(io.BytesIO(entry.read())) as image:
-            image = image.convert("RGB")  # grayscale, palette, RGBA, CMYK -> RGB
-            if size is not None and image.size != (size[1], size[0]):
-                image = image.resize((size[1], size[0]), Image.Resampling.BILINEAR)
-            return np.asarray(image, dtype=np.uint8)
-    except UnidentifiedImageError:
-        return "not an image Pillow can identify"
-    except (OSError, ValueError, SyntaxError) as error:  # truncated or corrupt data
-        return f"undecodable ({error})"
+        archive = zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise UserError(f"{source}: not a readable zip file ({error})") from None
+    with archive:
+        yield _zip_entries(source, archive)
 
 
 def _select_classes(entries: list[_Entry], classes: list[str] | None, source) -> list[str]:
     available = sorted({entry.class_name for entry in entries})
     if not classes:
+        if len(available) < 2:
+            raise UserError(f"{source}: found {len(available)} class ({', '.join(available) or 'none'}); "
+                            "a classifier needs at least two class folders")
         return available
     unknown = [name for name in classes if name not in available]
     if unknown:
@@ -128,38 +225,92 @@ def _select_classes(entries: list[_Entry], classes: list[str] | None, source) ->
     return list(dict.fromkeys(classes))
 
 
-def _decode_all(entries: list[_Entry], class_names: list[str], size, source, max_per_class, seed) -> ImageData:
+def _split_indices(labels: np.ndarray, class_names, fraction: float, seed: int, what: str, source):
+    """(rest, part) index arrays, `fraction` of each class in `part` (at least one per class), seeded; a
+    UserError naming the class when one has too few images to be in both."""
+    counts = np.bincount(labels, minlength=len(class_names))
+    for index in np.flatnonzero(counts < 2):
+        raise UserError(f"{source}: class {class_names[index]!r} has {counts[index]} image(s) for {what}; "
+                        "each class needs at least 2 there (add images, or leave the class out with --classes)")
+    size = max(math.ceil(fraction * len(labels)), len(class_names))
+    if len(labels) - size < len(class_names):
+        raise UserError(f"{source}: {len(labels)} images of {len(class_names)} classes are too few for "
+                        f"{what}; add images")
+    rest, part = train_test_split(np.arange(len(labels)), test_size=size, random_state=seed, stratify=labels)
+    return np.sort(rest), np.sort(part)
+
+
+def stratified_split(data: ImageData, fraction: float, seed: int, what: str = "a split") -> tuple[ImageData, ImageData]:
+    """(rest, part) with `fraction` of each class in `part`, seeded."""
+    rest, part = _split_indices(data.labels, data.class_names, fraction, seed, what, data.source)
+    return data.subset(rest), data.subset(part)
+
+
+def _cap(items: list, labels: list[int], max_per_class: int | None, seed: int) -> list:
+    """At most `max_per_class` items of each label, a seeded sample, in their original order."""
+    if not max_per_class:
+        return items
     rng = np.random.default_rng(seed)
-    chosen = []
-    for index, name in enumerate(class_names):
-        files = [entry for entry in entries if entry.class_name == name]
-        if max_per_class and len(files) > max_per_class:
-            files = [files[i] for i in sorted(rng.choice(len(files), max_per_class, replace=False))]
-        chosen += [(entry, index) for entry in files]
+    labels = np.asarray(labels)
+    keep = np.concatenate([rng.permutation(np.flatnonzero(labels == c))[:max_per_class] for c in np.unique(labels)])
+    return [items[i] for i in np.sort(keep)]
+
+
+def _decode_all(entries: list[_Entry], class_names: list[str], size, source) -> ImageData:
     images, labels, skipped = [], [], []
-    for entry, label in chosen:
-        decoded = _decode(entry, size)
-        if isinstance(decoded, str):
-            skipped.append((entry.path, decoded))
+    for entry in entries:
+        try:
+            images.append(decode(entry.read(), size))
+        except _Unusable as reason:
+            skipped.append((entry.path, str(reason)))
             continue
-        if size is None:
-            size = decoded.shape[:2]
-        images.append(decoded)
-        labels.append(label)
+        labels.append(class_names.index(entry.class_name))
     labels = np.array(labels, dtype=np.int64)
     for index, name in enumerate(class_names):
         if not np.any(labels == index):
             raise UserError(f"{source}: class {name!r} has no decodable images")
     if skipped:
-        log.warning("skipped %d file(s) that are not decodable images, e.g. %s (%s)", len(skipped), *skipped[0])
+        log.warning("skipped %d file(s) that are not usable images, e.g. %s (%s)", len(skipped), *skipped[0])
     return ImageData(np.stack(images), labels, class_names, str(source), skipped)
 
 
-def stratified_split(data: ImageData, fraction: float, seed: int) -> tuple[ImageData, ImageData]:
-    """(rest, part) with `fraction` of each class in `part`, seeded."""
-    indices = np.arange(len(data))
-    rest, part = train_test_split(indices, test_size=fraction, random_state=seed, stratify=data.labels)
-    return data.subset(np.sort(rest)), data.subset(np.sort(part))
+def _load_entries(entries: list[_Entry], source, *, classes, image_size, max_per_class, validation_fraction,
+                  test_fraction, seed) -> dict[str, ImageData]:
+    """The parts of `entries`: held-out split or a stratified test part, the training images capped per class,
+    decoded at `image_size` (default: their most common size), validation carved from the training images."""
+    class_names = _select_classes(entries, classes, source)
+    entries = [entry for entry in entries if entry.class_name in class_names]
+    splits = {entry.split for entry in entries}
+    held_out = next((name for name in HELD_OUT_SPLITS if name in splits), None)
+    if "train" in splits and held_out:
+        train = [e for e in entries if e.split == "train"]
+        test = [e for e in entries if e.split == held_out]
+        sources = (f"{source}/train", f"{source}/{held_out}")
+    else:
+        if "train" in splits:
+            entries = [e for e in entries if e.split == "train"]
+        labels = np.array([class_names.index(e.class_name) for e in entries])
+        rest, part = _split_indices(labels, class_names, test_fraction, seed, "a test part", source)
+        train, test = [entries[i] for i in rest], [entries[i] for i in part]
+        sources = (source, source)
+    for name in class_names:
+        if not any(e.class_name == name for e in train):
+            raise UserError(f"{sources[0]}: class {name!r} has no training images")
+    train = _cap(train, [class_names.index(e.class_name) for e in train], max_per_class, seed)
+    if image_size:
+        size, note = (image_size, image_size), f"{image_size}x{image_size} (--image-size)"
+    else:
+        size, note = common_size(train, sources[0])
+    train = _decode_all(train, class_names, size, sources[0])
+    size = train.images.shape[1:3]  # the test part is resized to the training size
+    test = _decode_all(test, class_names, size, sources[1])
+    skipped = train.skipped + test.skipped
+    train, validation = stratified_split(train, validation_fraction, seed + 1, "validation")
+    parts = {"train": train, "validation": validation, "test": test}
+    for part in parts.values():
+        part.source, part.skipped, part.size_note = str(source), skipped, note
+    log.info("images: %s", note)
+    return parts
 
 
 def load_tree(source, *, classes=None, image_size=None, max_per_class=None, validation_fraction=0.1,
@@ -168,29 +319,9 @@ def load_tree(source, *, classes=None, image_size=None, max_per_class=None, vali
     source = Path(source)
     if not source.exists():
         raise UserError(f"{source}: no such directory or zip file")
-    entries = _zip_entries(source) if source.is_file() else _directory_entries(source)
-    class_names = _select_classes(entries, classes, source)
-    size = (image_size, image_size) if image_size else None
-    splits = {entry.split for entry in entries}
-    held_out = next((name for name in HELD_OUT_SPLITS if name in splits), None)
-    if "train" in splits and held_out:
-        train = _decode_all([e for e in entries if e.split == "train"], class_names, size, f"{source}/train",
-                            max_per_class, seed)
-        size = train.images.shape[1:3]  # the held-out split is resized to the training size
-        test = _decode_all([e for e in entries if e.split == held_out], class_names, size,
-                           f"{source}/{held_out}", None, seed)
-        skipped = train.skipped + test.skipped
-    else:
-        if "train" in splits:
-            entries = [e for e in entries if e.split == "train"]
-        whole = _decode_all(entries, class_names, size, source, max_per_class, seed)
-        train, test = stratified_split(whole, test_fraction, seed)
-        skipped = whole.skipped
-    train, validation = stratified_split(train, validation_fraction, seed + 1)
-    parts = {"train": train, "validation": validation, "test": test}
-    for part in parts.values():
-        part.source, part.skipped = str(source), skipped
-    return parts
+    with _tree_entries(source) as entries:
+        return _load_entries(entries, source, classes=classes, image_size=image_size, max_per_class=max_per_class,
+                             validation_fraction=validation_fraction, test_fraction=test_fraction, seed=seed)
 
 
 # ---------------------------------------------------------------------------------------------- tfds
@@ -204,7 +335,10 @@ def _online(host: str = "storage.googleapis.com", timeout: float = 3.0) -> bool:
 
 def load_tfds(name: str, *, data_dir=None, classes=None, image_size=None, max_per_class=None,
               validation_fraction=0.1, test_fraction=0.1, seed=0) -> dict[str, ImageData]:
-    """A tfds image-classification set; downloaded (tfds verifies its checksums) only when not present."""
+    """A tfds image-classification set; downloaded (tfds verifies its checksums) only when not present.
+
+    The encoded images are read as stored (`tfds.decode.SkipDecoding`) and decoded here like a folder's files,
+    so training decodes exactly as the served model does."""
     import tensorflow_datasets as tfds
 
     builder = tfds.builder(name, data_dir=data_dir)
@@ -214,36 +348,22 @@ def load_tfds(name: str, *, data_dir=None, classes=None, image_size=None, max_pe
                             "download it once online, or pass --data DIR|ZIP with class-per-folder images")
         builder.download_and_prepare()
     class_names_all = builder.info.features["label"].names
-    class_names = classes or class_names_all
-    unknown = [c for c in class_names if c not in class_names_all]
+    unknown = [c for c in (classes or []) if c not in class_names_all]
     if unknown:
         raise UserError(f"tfds {name}: --classes {', '.join(unknown)} not found; the classes are "
                         f"{', '.join(class_names_all)}")
-
-    def split_data(split):
-        images, labels = [], []
-        for image, label in tfds.as_numpy(builder.as_dataset(split=split, as_supervised=True)):
-            label_name = class_names_all[label]
-            if label_name in class_names:
-                if image_size and image.shape[:2] != (image_size, image_size):
-                    image = np.asarray(Image.fromarray(image).convert("RGB").resize((image_size, image_size)))
-                images.append(image)
-                labels.append(class_names.index(label_name))
-        data = ImageData(np.stack(images), np.array(labels), list(class_names), f"tfds:{name}/{split}")
-        if max_per_class:
-            rng = np.random.default_rng(seed)
-            keep = np.concatenate([rng.permutation(np.flatnonzero(data.labels == c))[:max_per_class]
-                                   for c in range(len(class_names))])
-            data = data.subset(np.sort(keep))
-        return data
-
-    splits = builder.info.splits
-    if "test" in splits:
-        train, test = split_data("train"), split_data("test")
-    else:
-        train, test = stratified_split(split_data("train"), test_fraction, seed)
-    train, validation = stratified_split(train, validation_fraction, seed + 1)
-    return {"train": train, "validation": validation, "test": test}
+    wanted = set(classes or class_names_all)
+    splits = ["train", "test"] if "test" in builder.info.splits else ["train"]
+    entries = []
+    for split in splits:
+        dataset = builder.as_dataset(split=split, as_supervised=True, decoders={"image": tfds.decode.SkipDecoding()})
+        for index, (encoded, label) in enumerate(tfds.as_numpy(dataset)):
+            if class_names_all[label] in wanted:
+                entries.append(_Entry(split, class_names_all[label], f"tfds:{name}/{split}[{index}]",
+                                      lambda encoded=encoded: encoded))
+    return _load_entries(entries, f"tfds:{name}", classes=classes or list(class_names_all), image_size=image_size,
+                         max_per_class=max_per_class, validation_fraction=validation_fraction,
+                         test_fraction=test_fraction, seed=seed)
 
 
 def load(data: str, **options) -> dict[str, ImageData]:

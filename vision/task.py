@@ -2,9 +2,11 @@
 
 The export has two signatures, both returning `probabilities` and `class_name`:
 - `serving_default`: `images: uint8 [batch, height, width, 3]`, any size (resized to the model's in the graph);
-- `serving_bytes`: `image_bytes: tf.string [batch]`, encoded JPEG/PNG/GIF/BMP (TF Serving's REST API takes
-  them as `{"b64": ...}`); decoded and resized in the graph. Undecodable bytes make the request fail with
-  an InvalidArgumentError naming the problem; the model keeps serving other requests.
+- `serving_bytes`: `image_bytes: tf.string [batch]`, encoded JPEG/PNG/BMP (TF Serving's REST API takes
+  them as `{"b64": ...}`); decoded and resized in the graph exactly as training decodes files (vision/data.py).
+  Each image's header is read first: GIF or an unknown format, or more than `data.MAX_IMAGE_PIXELS` pixels declared
+  (a decompression bomb), fails the request with an InvalidArgumentError before anything is decoded, as do
+  undecodable bytes; the model keeps serving other requests.
 """
 
 import dataclasses
@@ -121,7 +123,7 @@ def recalibrate_batch_norm(model: keras.Model, batches: tf.data.Dataset, steps: 
     EfficientNet trained to 87% training accuracy on 3 CIFAR classes predicted one class at inference
     (validation 33%) until its statistics were re-estimated.
     """
-    norms = [layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.BatchNormalization)]
+    norms = [layer for layer in _all_layers(model) if isinstance(layer, keras.layers.BatchNormalization)]
     if not norms:
         return 0
     momenta = [layer.momentum for layer in norms]
@@ -134,6 +136,14 @@ def recalibrate_batch_norm(model: keras.Model, batches: tf.data.Dataset, steps: 
         for layer, momentum in zip(norms, momenta):
             layer.momentum = momentum
     return len(norms)
+
+
+def _all_layers(layer):
+    """`layer` and every layer nested in it through the public `layers` of (functional/Sequential) models.
+    The registered models keep their BatchNormalization layers there (no custom layer holds one)."""
+    yield layer
+    for inner in getattr(layer, "layers", ()):
+        yield from _all_layers(inner)
 
 
 class RecalibrateBatchNorm(keras.callbacks.Callback):
@@ -156,7 +166,77 @@ def predict(model: keras.Model, images: np.ndarray) -> np.ndarray:
     return model.predict(batches, verbose=0)
 
 
-def serving_functions(model: keras.Model, class_names: list[str]) -> dict:
+_MAGIC = {"png": b"\x89PNG\r\n\x1a\n", "jpeg": b"\xff\xd8\xff", "gif": b"GIF8", "bmp": b"BM"}
+
+
+def header_pixels(encoded: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """(is JPEG, is GIF, pixels its header declares: width x height; -1 for a format serving does not decode),
+    read without decoding: JPEG by `tf.io.extract_jpeg_shape`; PNG (IHDR), GIF (logical screen) and BMP (info
+    header) from their fixed-offset header fields, which TensorFlow has no op for."""
+    head = tf.strings.substr(tf.strings.join([tf.strings.substr(encoded, 0, 32), "\0" * 32]), 0, 32)
+    b = tf.cast(tf.io.decode_raw(head, tf.uint8), tf.int64)
+
+    def starts_with(magic):
+        return tf.reduce_all(tf.equal(b[:len(magic)], tf.constant(list(magic), tf.int64)))
+
+    def big_endian(start, size):
+        return tf.reduce_sum(b[start:start + size] * tf.constant([256 ** i for i in reversed(range(size))], tf.int64))
+
+    def little_endian(start, size):
+        return tf.reduce_sum(b[start:start + size] * tf.constant([256 ** i for i in range(size)], tf.int64))
+
+    def signed_abs(value):  # BMP heights are negative for top-down rows
+        return tf.where(value >= 2 ** 31, 2 ** 32 - value, value)
+
+    is_jpeg = starts_with(_MAGIC["jpeg"])
+    jpeg = tf.cond(is_jpeg, lambda: tf.reduce_prod(tf.io.extract_jpeg_shape(encoded, output_type=tf.int64)[:2]),
+                   lambda: tf.constant(-1, tf.int64))
+    pixels = tf.where(starts_with(_MAGIC["png"]), big_endian(16, 4) * big_endian(20, 4),
+             tf.where(starts_with(_MAGIC["gif"]), little_endian(6, 2) * little_endian(8, 2),
+             tf.where(starts_with(_MAGIC["bmp"]), signed_abs(little_endian(18, 4)) * signed_abs(little_endian(22, 4)),
+                      jpeg)))
+    return is_jpeg, starts_with(_MAGIC["gif"]), pixels
+
+
+def decode_image_bytes(encoded: tf.Tensor, max_pixels: int = data.MAX_IMAGE_PIXELS) -> tf.Tensor:
+    """uint8 [h, w, 3] of one encoded image, as `vision.data.decode` gives it: the header is checked against
+    the pixel budget first (an InvalidArgumentError, nothing decoded); JPEG with the accurate integer DCT
+    (Pillow's libjpeg default; TensorFlow's default fast DCT differs by up to 5 levels); gray/palette/RGBA to
+    RGB, alpha dropped; 16-bit PNG to the high byte.
+
+    GIF is refused: TensorFlow's GIF decoder reads every frame before it returns the first, so a 400 KB GIF of
+    100 frames costs 400 MB (measured here) whatever its header says."""
+    is_jpeg, is_gif, pixels = header_pixels(encoded)
+    checks = [tf.debugging.Assert(tf.logical_not(is_gif), [
+                  "image_bytes: GIF is not accepted (its frames are all decoded, however many); send PNG or JPEG"]),
+              tf.debugging.assert_positive(
+                  pixels, message="image_bytes: not a JPEG, PNG or BMP image (or its header declares no pixels)"),
+              tf.debugging.assert_less_equal(
+                  pixels, tf.constant(max_pixels, tf.int64),
+                  message=f"image_bytes: the header declares more than {max_pixels} pixels (decompression bomb?)")]
+    with tf.control_dependencies(checks):
+        image = tf.cond(is_jpeg,
+                        lambda: tf.io.decode_jpeg(encoded, channels=3, dct_method="INTEGER_ACCURATE"),
+                        lambda: tf.io.decode_image(encoded, channels=3, expand_animations=False))
+    image.set_shape([None, None, 3])
+    return image
+
+
+def resize_like_training(images: tf.Tensor, height: int, width: int) -> tf.Tensor:
+    """float32 images of (height, width) with the values training stores: antialiased bilinear (Pillow's
+    BILINEAR, within one level) rounded to integers; images already of that size pass unchanged."""
+    shape = tf.shape(images)
+    same = tf.logical_and(tf.equal(shape[-3], height), tf.equal(shape[-2], width))
+
+    def resized():
+        values = tf.image.resize(images, (height, width), antialias=True)  # uint8 in: no full-size float copy
+        return tf.round(tf.clip_by_value(values, 0.0, 255.0))
+
+    output = tf.cond(same, lambda: tf.cast(images, tf.float32), resized)
+    return tf.ensure_shape(output, [*images.shape[:-3], height, width, 3])
+
+
+def serving_functions(model: keras.Model, class_names: list[str], max_pixels: int = data.MAX_IMAGE_PIXELS) -> dict:
     """The two signatures of the module docstring: name -> (function, input signature)."""
     height, width = model.input_shape[1:3]
     names = tf.constant(class_names)
@@ -166,11 +246,10 @@ def serving_functions(model: keras.Model, class_names: list[str]) -> dict:
         return {"probabilities": probabilities, "class_name": tf.gather(names, tf.argmax(probabilities, axis=-1))}
 
     def serve_images(images):
-        return classify(tf.image.resize(tf.cast(images, tf.float32), (height, width)))
+        return classify(resize_like_training(images, height, width))
 
     def decode(encoded):
-        image = tf.io.decode_image(encoded, channels=3, expand_animations=False)  # gray/RGBA -> RGB
-        return tf.image.resize(tf.cast(image, tf.float32), (height, width))
+        return resize_like_training(decode_image_bytes(encoded, max_pixels), height, width)
 
     def serve_bytes(image_bytes):
         images = tf.map_fn(decode, image_bytes, fn_output_signature=tf.TensorSpec([height, width, 3], tf.float32))
@@ -202,7 +281,7 @@ def run(config: VisionConfig, parts: dict[str, data.ImageData] | None = None) ->
     metrics = {"test": classification_metrics(test.labels, predictions, trained.class_names),
                "epochs_trained": len(history["loss"]), "history": history,
                "sizes": {name: len(part) for name, part in parts.items()},
-               "image_shape": list(test.images.shape[1:]),
+               "image_shape": list(test.images.shape[1:]), "image_size": test.size_note,
                "skipped_files": [{"file": file, "reason": reason} for file, reason in test.skipped],
                "train_images_per_s": len(history["loss"]) * len(parts["train"]) / max(history["elapsed_s"][-1], 1e-9)}
     name = config.export_name
@@ -225,7 +304,8 @@ def run(config: VisionConfig, parts: dict[str, data.ImageData] | None = None) ->
         title=f"Image classification: {name} on {Path(test.source).name}",
         config=core_config.to_dict(config), metrics=metrics, seed=config.seed,
         wall_time_s=time.perf_counter() - started, model=trained.model,
-        sections=[("Data", f"{metrics['sizes']} images of {metrics['image_shape']} from {test.source}; classes "
+        sections=[("Data", f"{metrics['sizes']} images of {metrics['image_shape']} from {test.source} (size "
+                           f"{test.size_note or 'as loaded'}); classes "
                            f"{trained.class_names}. Validation is carved from the training images, never from "
                            f"the test part; the test curves are measured each epoch and steer nothing.{skipped}"),
                   ("Model", report.model_summary(trained.model))],

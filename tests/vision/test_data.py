@@ -77,7 +77,8 @@ def test_unknown_class_lists_the_real_ones(tmp_path):
 def test_a_class_with_only_bad_files_is_an_error(tmp_path):
     root = make_tree(tmp_path / "images", per_class=3)
     (root / "broken").mkdir()
-    (root / "broken" / "a.jpg").write_bytes(b"garbage")
+    for name in ("a.jpg", "b.png", "c.gif"):
+        (root / "broken" / name).write_bytes(b"garbage")
     with pytest.raises(UserError, match="class 'broken' has no decodable images"):
         data.load_tree(root)
 

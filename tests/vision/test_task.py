@@ -42,6 +42,7 @@ def test_quick_run_exports_both_signatures_and_a_report(runs, model):
         assert (result.export_dir / name).is_file(), name
     history = result.metrics["history"]
     assert len(history["test_accuracy"]) == len(history["elapsed_s"]) == 1
+    assert result.metrics["image_size"].startswith("16x16: the most common size of the training images")
     loaded = tf.saved_model.load(str(result.export_dir))
     test = parts["test"]
     by_array = loaded.signatures["serving_default"](images=tf.constant(test.images[:4]))
