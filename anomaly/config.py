@@ -81,6 +81,9 @@ class AnomalyConfig(RunOptions):
         if "," in self.value_column and self.detector == "window":
             raise UserError("several --value-column names need an online --detector (the window detector "
                             "is univariate)")
+        if self.detector != "window" and self.strategy != "default":
+            raise UserError("--strategy is for --detector window: the online detector learns point by point "
+                            "on one device")
         if self.alert_threshold is not None and not 0 < self.alert_threshold <= 1:
             raise UserError(f"--alert-threshold must be in (0, 1], got {self.alert_threshold}")
         if not 0 < self.percentile < 100:

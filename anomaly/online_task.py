@@ -64,14 +64,6 @@ def evaluate(series: data.Series, flags: np.ndarray, settings: online.OnlineSett
     return results
 
 
-def check_length(series: data.Series, settings: online.OnlineSettings) -> None:
-    """Refuses a series too short for the detector's windows and first likelihood fit."""
-    needed = 4 * max(settings.windows) + settings.short_window + settings.estimate_every
-    if len(series) < needed:
-        raise data.UserError(f"{series.source}: {len(series)} points; the online detector needs at least "
-                             f"{needed} (4 x its widest window + the likelihood's first fit)")
-
-
 def run(config: AnomalyConfig, series: data.Series) -> OnlineRunResult:
     """Scores `series` online, reports and exports; returns where things went."""
     started = time.perf_counter()

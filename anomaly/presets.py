@@ -44,7 +44,7 @@ class OnlineSettings:
     """
 
     model: str = "dense"
-    windows: tuple[int, ...] = (16, 64)
+    windows: tuple[int, ...] = (16,)
     masked_points: int = 1
     error_points: int = 1
     epochs: int = 30
@@ -75,6 +75,16 @@ class OnlineSettings:
     def window(self) -> str:
         return "+".join(str(window) for window in self.windows)
 
+
+
+def check_length(series, settings: OnlineSettings) -> None:
+    """Refuses (UserError) a series too short for the detector's widest window and first likelihood fit."""
+    from core.errors import UserError
+
+    needed = 4 * max(settings.windows) + settings.short_window + settings.estimate_every
+    if len(series) < needed:
+        raise UserError(f"{series.source}: {len(series)} points; the online detector needs at least {needed} "
+                        "(4 x its widest window + the likelihood's first fit)")
 
 
 #: The online detectors by name (NAB parses '<detector>_<file>', so no underscores in names).

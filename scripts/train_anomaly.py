@@ -34,11 +34,10 @@ def main(argv=None) -> int:
     if config.detector == "window":
         prepared = data.prepare(config)
     else:
-        from anomaly import presets
-        from anomaly.online_task import check_length
+        from anomaly import presets  # dataclasses only
 
         series = data.load_series(config)
-        check_length(series, presets.ONLINE_DETECTORS[config.detector])
+        presets.check_length(series, presets.ONLINE_DETECTORS[config.detector])
 
     from anomaly import task, online_task  # TensorFlow loads only once the flags and the data are valid
     from core import distribute

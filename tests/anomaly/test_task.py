@@ -69,7 +69,12 @@ def run_script(*args, cwd):
     ("time,reading\n2024-01-01,1\n", [], "no 'timestamp' column; the columns are ['time', 'reading']"),
     ("timestamp,value\n2024-01-01 00:00,1\n2024-01-01 00:05,x\n", [], "line 3: 'value' is not a number"),
     ("timestamp,value\n" + "".join(f"2024-01-01 00:{m:02d},{m % 7}\n" for m in range(0, 60, 5)),
-     ["--window", "48"], "shorter than one window"),
+     ["--detector", "window", "--window", "48"], "shorter than one window"),
+    ("timestamp,value\n" + "".join(f"2024-01-01 00:{m:02d},{m % 7}\n" for m in range(0, 60, 5)),
+     [], "the online detector needs at least"),
+    ("timestamp,value\n2024-01-01 00:00,1\n2024-01-01 00:05,inf\n", [], "line 3: 'value' is 'inf'"),
+    ("timestamp,value\n2024-01-01 00:00,1\n2024-01-01 00:05,1e308\n", [], "not a finite number within float32"),
+    ("timestamp,value\n2024-01-01 00:00+01:00,1\n2024-01-01 00:05,2\n", [], "same UTC offset"),
     ("timestamp,value\n2024-01-01 00:00,1\n2024-01-01 00:05,\n2024-01-01 00:10,3\n", [], "1 empty or NaN"),
 ])
 def test_script_reports_bad_input_in_one_line_exit_2_and_writes_nothing(tmp_path, content, flags, message):
@@ -90,13 +95,14 @@ def test_script_rejects_labels_that_do_not_match_the_data(tmp_path):
     csv.write_text("timestamp,value\n" + "".join(f"2024-01-01 {h:02d}:00,{h % 5}\n" for h in range(24)))
     labels = tmp_path / "windows.json"
     labels.write_text(json.dumps({"cat/s.csv": [["2025-01-01 00:00", "2025-01-02 00:00"]]}))
-    result = run_script("--csv", str(csv), "--labels", str(labels), "--window", "4", cwd=tmp_path)
+    result = run_script("--csv", str(csv), "--labels", str(labels), "--detector", "window", "--window", "4",
+                        cwd=tmp_path)
     assert result.returncode == 2 and "the labels file does not match the data file" in result.stderr
     assert not (tmp_path / "saved_models").exists()
 
 
 def test_script_rejects_unknown_models_with_the_known_ones(tmp_path):
-    result = run_script("--model", "transformer", cwd=tmp_path)
+    result = run_script("--detector", "window", "--model", "transformer", cwd=tmp_path)
     assert result.returncode == 2 and "dense" in result.stderr
 
 

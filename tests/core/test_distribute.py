@@ -63,7 +63,8 @@ def test_two_workers_on_localhost_train_in_sync_and_only_the_chief_exports(tmp_p
         environment = {**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster,
                                                                "task": {"type": "worker", "index": index}})}
         processes.append(subprocess.Popen(
-            [sys.executable, str(REPO / "scripts" / "train_anomaly.py"), "--strategy", "multiworker", "--epochs", "2",
+            [sys.executable, str(REPO / "scripts" / "train_anomaly.py"), "--detector", "window", "--strategy", "multiworker",
+             "--epochs", "2",
              "--verbose", "0"], cwd=tmp_path, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True))
     outputs = []
