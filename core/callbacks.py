@@ -1,17 +1,30 @@
-"""The standard callback list every task trains with."""
+"""The standard callback list every task trains with, and the training-state folder's lock and history."""
 
+import json
+import math
+import os
 import time
 from pathlib import Path
 
 import keras
 
+from core.errors import UserError
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; runs are not protected from sharing a folder
+    fcntl = None
+
 
 def standard_callbacks(run_dir, *, patience: int | None = 10, reduce_lr_patience: int | None = 5,
                        monitor: str = "val_loss", tensorboard: bool = False) -> list:
-    """Returns EarlyStopping, ReduceLROnPlateau, TerminateOnNaN and BackupAndRestore (+ TensorBoard).
+    """Returns StateLock, EarlyStopping, ReduceLROnPlateau, TerminateOnNaN, RunHistory and BackupAndRestore
+    (+ TensorBoard).
 
     BackupAndRestore keeps its state under `run_dir/backup`, so a killed run started again with the same
     `run_dir` resumes from the last finished epoch; Keras deletes the backup when training completes.
+    `StateLock` keeps a second live run out of `run_dir` (a `UserError` when `fit` starts) and `RunHistory`
+    makes a resumed `fit` return the history of every epoch, not only of those after the resume.
 
     Args:
         run_dir: folder for the backup (and TensorBoard logs).
@@ -23,7 +36,7 @@ def standard_callbacks(run_dir, *, patience: int | None = 10, reduce_lr_patience
         tensorboard: also write TensorBoard logs to `run_dir/tensorboard`.
     """
     run_dir = Path(run_dir)
-    callbacks = []
+    callbacks = [StateLock(run_dir)]  # first: before BackupAndRestore reads the state
     if patience:
         callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=patience,
                                                        restore_best_weights=True))
@@ -31,12 +44,113 @@ def standard_callbacks(run_dir, *, patience: int | None = 10, reduce_lr_patience
         callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5,
                                                            patience=reduce_lr_patience, min_lr=1e-6))
     callbacks += [keras.callbacks.TerminateOnNaN(),
+                  RunHistory(run_dir),  # after the callbacks that add logs, before the backup is written
                   keras.callbacks.BackupAndRestore(backup_dir=str(run_dir / "backup"))]
     if tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")))
     return callbacks
 
 
+_HELD_LOCKS: dict[str, object] = {}  # lock path -> open file, for the locks this process holds
+
+
+def lock_state_dir(run_dir) -> Path:
+    """Takes `run_dir/lock` for this process: a `UserError` if another live process holds it.
+
+    An OS advisory lock (`flock`): it goes with the process, so a killed run leaves no stale lock. A
+    process may take its own lock again (fits run one after another: a tuner, a retry after an error).
+    """
+    run_dir = Path(run_dir)
+    path = run_dir / "lock"
+    key = str(path.resolve())
+    if fcntl is None or key in _HELD_LOCKS:
+        return path
+    run_dir.mkdir(parents=True, exist_ok=True)
+    file = open(path, "a+")
+    try:
+        fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        file.seek(0)
+        owner = file.read().strip() or "unknown"
+        file.close()
+        raise UserError(f"{run_dir}: another run (pid {owner}) is training with this state folder; wait for "
+                        "it to finish, or give this run its own --run-dir") from None
+    file.seek(0)
+    file.truncate()
+    file.write(str(os.getpid()))
+    file.flush()
+    _HELD_LOCKS[key] = file
+    return path
+
+
+def unlock_state_dir(run_dir) -> None:
+    """Releases `run_dir/lock` if this process holds it."""
+    file = _HELD_LOCKS.pop(str((Path(run_dir) / "lock").resolve()), None)
+    if file is not None:
+        file.close()  # closing releases the flock
+
+
+class StateLock(keras.callbacks.Callback):
+    """Holds the training-state folder's lock from the start of `fit` to its end, so two live runs never
+    train into (and restore from) one BackupAndRestore folder."""
+
+    def __init__(self, run_dir):
+        super().__init__()
+        self.run_dir = Path(run_dir)
+
+    def on_train_begin(self, logs=None):
+        lock_state_dir(self.run_dir)
+
+    def on_train_end(self, logs=None):
+        unlock_state_dir(self.run_dir)
+
+
+class RunHistory(keras.callbacks.Callback):
+    """Keeps each epoch's logs in `run_dir/history.json`, so that a run resumed by BackupAndRestore returns
+    the history of the whole run: `fit`'s History then starts at epoch 0, not at the resumed epoch
+    (the report's curves and `epochs_trained` count every epoch). The file goes when training completes,
+    as BackupAndRestore's backup does."""
+
+    def __init__(self, run_dir):
+        super().__init__()
+        self.path = Path(run_dir) / "history.json"
+
+    def on_train_begin(self, logs=None):
+        try:
+            self.records = json.loads(self.path.read_text()) if self.path.is_file() else []
+        except (OSError, json.JSONDecodeError):
+            self.records = []
+        self.first_epoch = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.first_epoch is None:  # where BackupAndRestore (or initial_epoch) starts this fit
+            self.first_epoch = epoch
+            self.records = [record for record in self.records if record["epoch"] < epoch]
+            self.earlier = list(self.records)
+
+    def on_epoch_end(self, epoch, logs=None):
+        values = {key: float(value) for key, value in (logs or {}).items()
+                  if isinstance(value, (int, float)) or getattr(value, "shape", None) == ()}
+        self.records.append({"epoch": epoch, "logs": values})
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(self.records, allow_nan=True))
+        os.replace(temporary, self.path)
+
+    def on_train_end(self, logs=None):
+        earlier = getattr(self, "earlier", [])
+        history = getattr(self.model, "history", None)
+        if earlier and isinstance(history, keras.callbacks.History):
+            current = history.history
+            keys = list(dict.fromkeys([*current, *(key for record in earlier for key in record["logs"])]))
+            history.history = {key: [record["logs"].get(key, math.nan) for record in earlier]
+                               + list(current.get(key, [math.nan] * len(history.epoch))) for key in keys}
+            if "elapsed_s" in current and "elapsed_s" in earlier[-1]["logs"]:  # ElapsedTime restarts at 0
+                offset = earlier[-1]["logs"]["elapsed_s"]
+                history.history["elapsed_s"][len(earlier):] = [value + offset for value in current["elapsed_s"]]
+            history.epoch = [record["epoch"] for record in earlier] + list(history.epoch)
+        if self.path.is_file():
+            self.path.unlink()
 class EvaluateEachEpoch(keras.callbacks.Callback):
     """Evaluates the model on an extra dataset at every epoch end and logs `<prefix><metric>`.
 

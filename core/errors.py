@@ -15,6 +15,11 @@ class UserError(Exception):
     """An error the user can fix; its message names the file, row or field at fault."""
 
 
+def one_line(message) -> str:
+    """`message` on one line: line breaks (e.g. from a quoted CSV value) become spaces."""
+    return " ".join(str(message).split("\n")).replace("\r", " ")
+
+
 def exit_on_user_error(main):
     """Decorates a script's `main` so a `UserError` becomes one stderr line and exit code 2."""
 
@@ -23,7 +28,7 @@ def exit_on_user_error(main):
         try:
             return main(*args, **kwargs)
         except UserError as error:
-            print(f"error: {error}", file=sys.stderr)
+            print(f"error: {one_line(error)}", file=sys.stderr)
             sys.exit(USER_ERROR_EXIT_CODE)
 
     return wrapper

@@ -13,14 +13,16 @@ Writes, per detector:
 
 import argparse
 import json
-import os
 import resource
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core.quiet import quiet  # noqa: E402  (TensorFlow start-up noise off; see core/quiet.py)
+
+quiet()
 
 from core.errors import UserError, exit_on_user_error  # noqa: E402
 from anomaly import data  # noqa: E402

@@ -7,13 +7,15 @@
 import argparse
 import dataclasses
 import datetime
-import os
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core.quiet import quiet  # noqa: E402
+
+quiet()  # before anything imports TensorFlow: no absl/CUDA start-up noise
 
 from core import config as core_config  # noqa: E402
 from core.errors import UserError, exit_on_user_error  # noqa: E402
@@ -42,6 +44,8 @@ def main(argv=None) -> int:
     arguments = parser.parse_args(argv)
     if arguments.folds < 2:
         raise UserError(f"--folds must be at least 2, got {arguments.folds}")
+    if arguments.epochs < 1:
+        raise UserError(f"--epochs must be at least 1, got {arguments.epochs}")
     whole = data.load_csv(arguments.csv) if arguments.csv else None
     train_test = data.load_ag_news_dir(arguments.data_dir) if arguments.data_dir else None
 
@@ -56,11 +60,16 @@ def main(argv=None) -> int:
         if variant not in VARIANTS and variant is not None:
             raise UserError(f"--variants: {variant!r} is unknown; variants are {', '.join(VARIANTS)}")
     overrides = dict(core_config.parse_override(TextConfig, item) for item in arguments.set)
-    # test_curves off: a benchmark times training and never looks at the test part before the end.
-    configs = {(name if variant is None else f"{name}_{variant}"): TextConfig(
-        csv="-", model=name, variant=variant, epochs=arguments.epochs, seed=arguments.seed, verbose=0,
-        test_curves=False, run_dir=str(Path(arguments.out) / ".runs"), **overrides)
+    # test_curves off: a benchmark times training and never looks at the test part before the end. The data
+    # path is named so that each fold's training state (under --out/.runs) is keyed by the file's contents.
+    # --set values win over a variant's preset (core.config.build sets them after it).
+    configs = {(name if variant is None else f"{name}_{variant}"): core_config.build(TextConfig, **{
+        "csv": arguments.csv, "data_dir": arguments.data_dir, "model": name, "variant": variant,
+        "epochs": arguments.epochs, "seed": arguments.seed,
+        "verbose": 0, "test_curves": False, "run_dir": str(Path(arguments.out) / ".runs"), **overrides})
         for name in names for variant in variants}
+    for config in configs.values():
+        config.validate()
     started = time.perf_counter()
     if whole is not None:
         result = benchmark.run_test_cv(whole, configs, arguments.folds, arguments.seed, arguments.max_folds)

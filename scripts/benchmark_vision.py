@@ -9,13 +9,15 @@ and a time-to-accuracy plot to benchmarks/results/.
 import argparse
 import dataclasses
 import datetime
-import os
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core.quiet import quiet  # noqa: E402  (TensorFlow start-up noise off; see core/quiet.py)
+
+quiet()
 
 from core import config as core_config  # noqa: E402
 from core.errors import UserError, exit_on_user_error  # noqa: E402

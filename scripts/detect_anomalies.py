@@ -11,13 +11,15 @@ context and are left empty. The value columns are the ones the detector was trai
 
 import argparse
 import json
-import os
 import sys
 import uuid
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core.quiet import quiet  # noqa: E402  (TensorFlow start-up noise off; see core/quiet.py)
+
+quiet()
 
 from core.errors import UserError, exit_on_user_error  # noqa: E402
 from anomaly import data  # noqa: E402

@@ -15,12 +15,14 @@ bytes the model cannot decode) is one line naming the file or flag, exit code 2.
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core.quiet import quiet  # noqa: E402  (TensorFlow start-up noise off; see core/quiet.py)
+
+quiet()
 
 from core import client, serving  # noqa: E402
 from core.errors import UserError, exit_on_user_error  # noqa: E402

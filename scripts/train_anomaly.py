@@ -9,12 +9,14 @@ TensorFlow Serving model of the detector's state.
     python scripts/train_anomaly.py --csv my_series.csv --detector window --model conv   # offline autoencoder
 """
 
-import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core.quiet import quiet  # noqa: E402  (TensorFlow start-up noise off; see core/quiet.py)
+
+quiet()
 
 from core import config as core_config  # noqa: E402
 from core.errors import exit_on_user_error  # noqa: E402

@@ -4,12 +4,14 @@
     python scripts/train_textclf.py --data-dir ag_news_csv          # canonical train.csv + test.csv
 """
 
-import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core.quiet import quiet  # noqa: E402
+
+quiet()  # before anything imports TensorFlow: no absl/CUDA start-up noise
 
 from core import config as core_config  # noqa: E402
 from core.errors import exit_on_user_error  # noqa: E402

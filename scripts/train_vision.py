@@ -6,12 +6,14 @@ takes uint8 images or encoded image bytes.
     python scripts/train_vision.py --model vgg --data cifar10                  # tfds (downloads when online)
 """
 
-import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core.quiet import quiet  # noqa: E402  (TensorFlow start-up noise off; see core/quiet.py)
+
+quiet()
 
 from core import config as core_config  # noqa: E402
 from core.errors import exit_on_user_error  # noqa: E402

@@ -19,8 +19,11 @@ import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core.quiet import quiet  # noqa: E402
+
+quiet()  # before anything imports TensorFlow: no absl/CUDA start-up noise
 
 from core import config as core_config  # noqa: E402
 from core.errors import UserError, exit_on_user_error  # noqa: E402
@@ -38,6 +41,55 @@ def _value(text: str):
         except ValueError:
             pass
     return text
+
+
+def _fixed_value(item: str, hp):
+    """`--hp NAME=VALUE`'s value, typed like the hyper-parameter (its choices' type, int, float or bool);
+    a UserError naming the item for a value of another type or a non-finite number."""
+    import math
+
+    _, _, text = item.partition("=")
+    kind = {"Boolean": bool, "Int": int, "Float": float}.get(type(hp).__name__)
+    if kind is None:  # Choice (its values' type; ints and floats mixed: float), Fixed, others
+        values = list(getattr(hp, "values", None) or [getattr(hp, "value", _value(text))])
+        kinds = {type(value) for value in values}
+        kind = float if kinds == {int, float} else type(values[0])
+    try:
+        if kind is bool:
+            value = {"true": True, "1": True, "false": False, "0": False}[text.strip().lower()]
+        elif kind is int:
+            value = int(text)
+        elif kind is float:
+            value = float(text)
+        else:
+            value = kind(text)
+    except (KeyError, ValueError):
+        raise UserError(f"--hp {item}: {text!r} is not a valid {kind.__name__} (like {hp.name}'s values)") from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise UserError(f"--hp {item}: must be a finite number")
+    return value
+
+
+def check_trial_config(hypermodel, hyperparameters, items: list[str], config_class, task: str) -> None:
+    """The configuration a trial gets with the `--hp` values (the search space's defaults for the rest),
+    checked before any trial: finite floats, the config's `validate()` and a registered model name."""
+    import dataclasses as dc
+    import importlib
+
+    import keras_tuner as kt
+
+    hp = kt.HyperParameters()
+    hp.merge(hyperparameters)
+    config = hypermodel.config_for(hp)
+    named = f"--hp {', '.join(items)}: " if items else ""
+    try:
+        core_config.check_finite(config_class, dc.asdict(config))
+        if hasattr(config, "validate"):
+            config.validate()
+        if hasattr(config, "model"):
+            importlib.import_module(f"{task}.models").MODELS.get(config.model)
+    except UserError as error:
+        raise UserError(f"{named}{error}") from None
 
 
 @exit_on_user_error
@@ -67,15 +119,13 @@ def main(argv=None) -> int:
     config_class = getattr(importlib.import_module(config_module), config_name)
     overrides = dict(core_config.parse_override(config_class, item) for item in arguments.set)
     if arguments.epochs is not None:
+        if arguments.epochs < 1:
+            raise UserError(f"--epochs must be at least 1, got {arguments.epochs}")
         overrides["epochs"] = arguments.epochs
     overrides.setdefault("name", f"{arguments.task}_tuned")
-    base = config_class(seed=arguments.seed, verbose=0, **overrides)
+    base = core_config.build(config_class, **{"seed": arguments.seed, "verbose": 0, **overrides})
     if hasattr(base, "validate"):
         base.validate()
-    fixed = {}
-    for item in arguments.hp:
-        name, _, value = item.partition("=")
-        fixed[name] = _value(value)
 
     import keras_tuner as kt
 
@@ -84,17 +134,32 @@ def main(argv=None) -> int:
     tuning = importlib.import_module(tuning_module).TUNING
     space = kt.HyperParameters()
     tuning.search_space(space)
-    unknown = sorted(set(fixed) - set(space.values))
-    if unknown:
-        raise UserError(f"--hp {', '.join(unknown)}: not in the {arguments.task} search space; it has "
-                        f"{', '.join(space.values)}")
+    definitions = {hp.name: hp for hp in space.space}
+    tuned = sorted(set(tuning.search_space(kt.HyperParameters())) & set(overrides))
+    if tuned:  # the trial's hyper-parameter would silently replace the --set value
+        raise UserError(f"--set {', '.join(tuned)}: tuned by the {arguments.task} search space, so --set would be "
+                        f"ignored; fix it with --hp {tuned[0]}=VALUE instead")
+    fixed, items = {}, []
+    for item in arguments.hp:
+        name, equals, _ = item.partition("=")
+        if name not in definitions:
+            raise UserError(f"--hp {name}: not in the {arguments.task} search space; it has "
+                            f"{', '.join(space.values)}")
+        if not equals:
+            raise UserError(f"--hp {item}: expected NAME=VALUE")
+        fixed[name] = _fixed_value(item, definitions[name])
+        items.append(item)
     hyperparameters = kt.HyperParameters()
     for name, value in fixed.items():
         hyperparameters.Fixed(name, value)
-
-    prepared = tuning.prepare(base)
     project = arguments.project or f"{arguments.task}_{arguments.tuner}"
     folder = Path(arguments.directory) / project
+    # Every --set/--hp value is checked here, before the data loads and before any trial: a value no trial
+    # can use is one line and exit 2, not a sweep of failed trials.
+    check_trial_config(core_tuning.ConfigHyperModel(tuning, base, None, folder / "runs"), hyperparameters, items,
+                       config_class, arguments.task)
+
+    prepared = tuning.prepare(base)
     hypermodel = core_tuning.ConfigHyperModel(tuning, base, prepared, folder / "runs")
     tuner = core_tuning.make_tuner(arguments.tuner, hypermodel, tuning.objective, max_trials=arguments.max_trials,
                                    max_epochs=base.epochs, directory=arguments.directory, project_name=project,

@@ -18,6 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 
+from core.errors import UserError
 from core.metrics import classification_metrics
 from textclf import data, task
 from textclf.config import TextConfig
@@ -25,6 +26,10 @@ from textclf.config import TextConfig
 
 def folds(labels: np.ndarray, count: int, seed: int) -> list[list[int]]:
     """Test indices of each stratified, seeded fold."""
+    classes, counts = np.unique(labels, return_counts=True)
+    if counts.min() < count:
+        raise UserError(f"{count} stratified folds need at least {count} texts of every class; the smallest "
+                        f"class (index {classes[counts.argmin()]}) has {counts.min()}: lower --folds or add texts")
     splitter = StratifiedKFold(n_splits=count, shuffle=True, random_state=seed)
     return [sorted(test.tolist()) for _, test in splitter.split(np.zeros(len(labels)), labels)]
 

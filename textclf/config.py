@@ -6,13 +6,16 @@ from dataclasses import field
 from core.config import RunOptions
 from core.errors import UserError
 
+# The defaults of the regularisation fields: the best mean under test-cv
+# (benchmarks/results/textclf_test_cv_l2_tok80k.md): L2 1e-4 only, every epoch trained, 80k-token vocabulary
+# of words and bigrams. The compact variants differ by less than one standard deviation; early stopping was
+# the one consistent loss. The one source of these values: the fields below and textclf/models.py's builders.
+TUNED = {"dropout": 0.0, "l2": 1e-4, "label_smoothing": 0.0, "patience": 0, "reduce_lr_patience": 0}
+
 # The seeds' regularisation comparison (each one thing on an unregularised base) and the tuned default.
-# A variant sets these fields, overriding their flags.
+# A variant sets these fields unless they are given explicitly (a flag, --set, a tuner's hyper-parameter).
 VARIANTS = {
-    # The field defaults below: the best mean under test-cv (benchmarks/results/textclf_test_cv_l2_tok80k.md):
-    # L2 1e-4 only, every epoch trained, 80k-token vocabulary of words and bigrams. The compact variants differ
-    # by less than one standard deviation; early stopping was the one consistent loss.
-    "tuned": {},
+    "tuned": dict(TUNED),
     "base": {"dropout": 0.0, "l2": 0.0, "label_smoothing": 0.0, "patience": 0, "reduce_lr_patience": 0},
     "l2": {"dropout": 0.0, "l2": 1e-4, "label_smoothing": 0.0, "patience": 0, "reduce_lr_patience": 0},
     "dropout": {"dropout": 0.1, "l2": 0.0, "label_smoothing": 0.0, "patience": 0, "reduce_lr_patience": 0},
@@ -32,10 +35,10 @@ class TextConfig(RunOptions):
     max_train: int | None = field(default=None, metadata={"help": "use at most N training texts (quick runs)"})
     model: str = field(default="compact", metadata={"help": "registered model: compact or seed"})
     variant: str | None = field(default=None, metadata={
-        "help": "preset of dropout/l2/label_smoothing/patience (overrides those flags): " + ", ".join(VARIANTS),
-        "choices": list(VARIANTS)})
-    dropout: float = field(default=0.0, metadata={"help": "dropout of embeddings, attention, head"})
-    l2: float = field(default=1e-4, metadata={"help": "L2 factor on feed-forward and output kernels"})
+        "help": "preset of dropout/l2/label_smoothing/patience/reduce_lr_patience (those flags, given too, win): "
+                + ", ".join(VARIANTS), "choices": list(VARIANTS)})
+    dropout: float = field(default=TUNED["dropout"], metadata={"help": "dropout of embeddings, attention, head"})
+    l2: float = field(default=TUNED["l2"], metadata={"help": "L2 factor on feed-forward and output kernels"})
     max_tokens: int = field(default=80000, metadata={"help": "vocabulary size (learnt from the training split)"})
     ngrams: int = field(default=2, metadata={"help": "1 = words, 2 = words and bigrams as tokens"})
     sequence_length: int = field(default=128, metadata={"help": "tokens per text (longer texts are truncated)"})
@@ -49,20 +52,34 @@ class TextConfig(RunOptions):
         "help": "plateau: halve the rate when validation loss stalls; cosine: linear warm-up, cosine decay to 0",
         "choices": ["plateau", "cosine"]})
     warmup_epochs: float = field(default=1.0, metadata={"help": "warm-up length of the cosine schedule"})
-    label_smoothing: float = field(default=0.0, metadata={"help": "label smoothing of the cross-entropy"})
-    patience: int = field(default=0, metadata={"help": "early-stopping patience in epochs (0: no early stopping)"})
-    reduce_lr_patience: int = field(default=0, metadata={
+    label_smoothing: float = field(default=TUNED["label_smoothing"], metadata={
+        "help": "label smoothing of the cross-entropy"})
+    patience: int = field(default=TUNED["patience"], metadata={
+        "help": "early-stopping patience in epochs (0: no early stopping)"})
+    reduce_lr_patience: int = field(default=TUNED["reduce_lr_patience"], metadata={
         "help": "plateau schedule: epochs without improvement before halving (0: never)"})
     test_curves: bool = field(default=True, metadata={
         "help": "also evaluate the test part each epoch for the report's curves (never used for choices)"})
     seed: int = field(default=0, metadata={"help": "random seed (splits, weights, shuffling)"})
+    # The variant whose values the preset fields hold (carried by dataclasses.replace; not a flag, not saved).
+    _preset: str | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
-        if self.variant is not None:
-            if self.variant not in VARIANTS:
-                raise UserError(f"--variant {self.variant!r} is unknown; variants are {', '.join(VARIANTS)}")
-            for key, value in VARIANTS[self.variant].items():
+        """Applies `variant` to the preset fields that still hold the previous preset's values (the field
+        defaults for a new config), so a value given explicitly wins: `replace(TextConfig(variant="base"),
+        dropout=0.4).dropout == 0.4`, and `replace(config, variant="l2")` switches the preset. A value equal
+        to the previous preset's is indistinguishable from unset here: `core.config.build()` (used by
+        flags, --set and load) sets explicit values again after the preset, so they always win."""
+        if self.variant is not None and self.variant not in VARIANTS:
+            raise UserError(f"--variant {self.variant!r} is unknown; variants are {', '.join(VARIANTS)}")
+        if self.variant == self._preset:
+            return
+        previous = VARIANTS[self._preset] if self._preset else TUNED
+        target = VARIANTS[self.variant] if self.variant else TUNED
+        for key, value in target.items():
+            if getattr(self, key) == previous[key]:
                 setattr(self, key, value)
+        self._preset = self.variant
 
     def validate(self) -> None:
         if bool(self.data_dir) == bool(self.csv):
@@ -75,3 +92,10 @@ class TextConfig(RunOptions):
             raise UserError("--patience, --reduce-lr-patience, --warmup-epochs, --weight-decay must be >= 0")
         if self.epochs < 1 or self.batch_size < 1 or self.sequence_length < 2 or self.ngrams not in (1, 2):
             raise UserError("--epochs, --batch-size must be positive, --sequence-length >= 2, --ngrams 1 or 2")
+        if not 0 <= self.dropout < 1 or not 0 <= self.label_smoothing < 1:
+            raise UserError(f"--dropout and --label-smoothing must be in [0, 1), got {self.dropout} and "
+                            f"{self.label_smoothing}")
+        if self.l2 < 0 or self.learning_rate <= 0:
+            raise UserError(f"--l2 must be >= 0 and --learning-rate positive, got {self.l2} and {self.learning_rate}")
+        if self.max_tokens < 3:
+            raise UserError(f"--max-tokens must be at least 3 (padding, [UNK] and one token), got {self.max_tokens}")

@@ -12,6 +12,7 @@ import keras_hub
 from keras import layers
 
 from core.registry import Registry
+from textclf.config import TUNED
 from textclf.layers import AddSinePositions, EncoderBlock
 
 # TokenAndPositionEmbedding's inner PositionEmbedding warns that it drops the mask, but the outer layer
@@ -56,18 +57,20 @@ def _transformer(name, vocabulary_size, sequence_length, num_classes, *, embeddi
 
 
 @MODELS.register("compact")
-def build_compact(vocabulary_size: int, sequence_length: int, num_classes: int, *, l2: float = 1e-5,
-                  dropout: float = 0.2) -> keras.Model:
-    """A small CPU-friendly default: d=64, 1 encoder layer, 2 heads, pooled embeddings beside attention."""
+def build_compact(vocabulary_size: int, sequence_length: int, num_classes: int, *, l2: float = TUNED["l2"],
+                  dropout: float = TUNED["dropout"]) -> keras.Model:
+    """A small CPU-friendly default: d=64, 1 encoder layer, 2 heads, pooled embeddings beside attention.
+    `l2`/`dropout` default to `TextConfig`'s defaults (`textclf.config.TUNED`, the one source of them)."""
     return _transformer("compact", vocabulary_size, sequence_length, num_classes, embedding_dim=64, num_layers=1,
                         num_heads=2, intermediate_dim=128, dropout=dropout, l2=l2, pool_embeddings=True)
 
 
 @MODELS.register("seed")
-def build_seed(vocabulary_size: int, sequence_length: int, num_classes: int, *, l2: float = 0.0,
-               dropout: float = 0.1) -> keras.Model:
+def build_seed(vocabulary_size: int, sequence_length: int, num_classes: int, *, l2: float = TUNED["l2"],
+               dropout: float = TUNED["dropout"]) -> keras.Model:
     """The seeds' architecture: 300-d embeddings -> Dense 512, sinusoidal positions, 3 encoder layers,
-    8 heads, feed-forward 2048, dropout 0.1, mean-pooled, softmax."""
+    8 heads, feed-forward 2048, mean-pooled, softmax. `l2`/`dropout` default to `TextConfig`'s defaults like
+    every builder's; the seeds trained it with dropout 0.1 and no L2 (`--variant dropout`)."""
     return _transformer("seed", vocabulary_size, sequence_length, num_classes, embedding_dim=512, num_layers=3,
                         num_heads=8, intermediate_dim=2048, dropout=dropout, l2=l2, pool_embeddings=False,
                         embed=_projected_sine_positions)

@@ -42,3 +42,14 @@ def test_user_error_exits_2_with_one_line():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr == "error: data.csv: line 3: bad value\n"
+
+
+def test_user_error_with_a_line_break_is_still_one_line():
+    code = ("from core.errors import UserError, exit_on_user_error\n"
+            "@exit_on_user_error\n"
+            "def main():\n"
+            "    raise UserError('data.csv: line 3: label \"a\\nb\"')\n"
+            "main()\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr == 'error: data.csv: line 3: label "a b"\n'

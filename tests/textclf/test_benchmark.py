@@ -29,3 +29,10 @@ def test_summary_means_stds_and_ratio_to_peer():
     assert summary["compact"]["accuracy_std"] == pytest.approx(np.std([0.7, 0.9], ddof=1))
     assert summary["compact"]["ratio_to_peer"] == pytest.approx(1.0)
     assert summary["compact"]["train_examples_per_s"] == 200.0 and summary["compact"]["latency_ms_p50"] == 2.0
+
+
+def test_more_folds_than_texts_of_a_class_is_a_user_error():
+    from core.errors import UserError
+
+    with pytest.raises(UserError, match="5 stratified folds need at least 5 texts of every class"):
+        benchmark.folds(np.array([0] * 10 + [1] * 4), 5, seed=0)

@@ -84,3 +84,53 @@ def test_real_ag_news_subset_loads():
     loaded = data.load_csv(path)
     assert len(loaded) == 6600 and np.bincount(loaded.labels).tolist() == [1650] * 4
     assert all("\\" not in text for text in loaded.texts)
+
+
+@pytest.mark.parametrize("content, message", [
+    ("label,text\npos,a\npos,b\npos,c\n", "3 rows, all of class 'pos': a classifier needs texts of at least 2"),
+    ('"2","t","d"\n"2","u","e"\n', "2 rows, all of class 'Sports'"),
+    ('label,text\npos,a\nneg,"open\npos,b\n', "line 3: a quoted field is never closed"),
+    ('label,text\npos,"a"b\n', "line 2: not valid CSV"),
+    ("label,text\n1,a\n\u00b2,b\n", "line 3: label '\u00b2' looks like a number but is not one"),
+    ("label,text\n1,a\n--1,b\n", "line 3: label '--1' looks like a number"),
+    ('"1","t","d"\n"\u00b2","t","d"\n', "line 2: class '\u00b2' is not in 1..4"),
+    ('"1","t","d"\n"--1","t","d"\n', "line 2: class '--1' is not in 1..4"),
+    ("label,text\na,x\n,y\n", "line 3: the label is empty"),
+    ('label,text\na,"two\nlines"\n\nb,x,y\n', "line 5: 3 columns"),  # lines count quoted breaks and blanks
+])
+def test_more_bad_csv_is_a_user_error_naming_file_and_line(tmp_path, content, message):
+    path = write(tmp_path / "bad.csv", content)
+    with pytest.raises(UserError) as error:
+        data.load_csv(path)
+    assert message in str(error.value) and str(path) in str(error.value)
+
+
+def test_number_labels_in_ascii_and_decimal_labels_load(tmp_path):
+    loaded = data.load_csv(write(tmp_path / "n.csv", "label,text\n-1,a\n1,b\n2.5,c\n"))
+    assert loaded.class_names == ["-1", "1", "2.5"]
+    loaded = data.load_csv(write(tmp_path / "m.csv", "label,text\n-1,a\n10,b\n2,c\n"))
+    assert loaded.class_names == ["-1", "2", "10"] and loaded.lines.tolist() == [2, 3, 4]
+
+
+def _data(counts: dict[str, int]) -> data.TextData:
+    labels = np.concatenate([np.full(count, index) for index, count in enumerate(counts.values())])
+    return data.TextData([f"t{i}" for i in range(len(labels))], labels.astype(np.int32), list(counts), "f.csv",
+                         np.arange(2, len(labels) + 2))
+
+
+@pytest.mark.parametrize("counts, fractions, message", [
+    ({"a": 20, "b": 1}, {"train": 0.8, "validation": 0.1, "test": 0.1}, "class 'b' has only 1 text (line 22)"),
+    ({"a": 3, "b": 3}, {"train": 0.8, "validation": 0.1, "test": 0.1}, "6 texts are too few for a stratified"),
+    ({"a": 30, "b": 1}, {"train": 0.9, "validation": 0.1}, "a stratified train/validation split needs at least 2"),
+    ({"a": 20, "b": 3}, {"train": 0.8, "validation": 0.1, "test": 0.1}, "23 texts are too few for a stratified"),
+])
+def test_too_small_a_split_is_a_user_error_naming_the_file(counts, fractions, message):
+    with pytest.raises(UserError) as error:
+        data.stratified_split(_data(counts), fractions, seed=0)
+    assert message in str(error.value) and str(error.value).startswith("f.csv: ")
+
+
+def test_the_smallest_splittable_file_splits():
+    parts = data.stratified_split(_data({"a": 15, "b": 15}), {"train": 0.8, "validation": 0.1, "test": 0.1}, 0)
+    assert [len(set(part.labels)) for part in parts.values()] == [2, 2, 2]
+    assert sorted(np.concatenate([part.lines for part in parts.values()]).tolist()) == list(range(2, 32))

@@ -51,11 +51,51 @@ def test_attention_covers_the_real_tokens_and_rows_sum_to_one(short_run):
 
 
 def test_variants_set_the_seeds_regularisation():
-    base = TextConfig(csv="x", variant="base", dropout=0.5)
-    assert (base.dropout, base.l2, base.patience, base.label_smoothing) == (0.0, 0.0, 0, 0.0)
+    base = TextConfig(csv="x", variant="base", dropout=0.5)  # an explicit value wins over the preset
+    assert (base.dropout, base.l2, base.patience, base.label_smoothing) == (0.5, 0.0, 0, 0.0)
     assert TextConfig(csv="x", variant="l2").l2 == 1e-4 and TextConfig(csv="x", variant="dropout").dropout == 0.1
     assert TextConfig(csv="x", variant="early_stopping").patience == 2
     assert dataclasses.replace(TextConfig(csv="x", variant="tuned"), variant=None) == TextConfig(csv="x")
+
+
+def test_explicit_and_tuner_values_win_over_the_preset():
+    assert dataclasses.replace(TextConfig(variant="base"), dropout=0.4).dropout == 0.4
+    tuner_like = dataclasses.replace(TextConfig(csv="x", variant="early_stopping"), l2=1e-5, learning_rate=3e-4)
+    assert (tuner_like.l2, tuner_like.patience, tuner_like.learning_rate) == (1e-5, 2, 3e-4)
+    switched = dataclasses.replace(TextConfig(csv="x", variant="base", dropout=0.3), variant="l2")
+    assert (switched.dropout, switched.l2) == (0.3, 1e-4)  # the explicit dropout stays, l2 follows the preset
+    assert dataclasses.replace(switched, variant="l2") == switched
+
+
+def test_builders_default_to_the_config_defaults():
+    import inspect
+
+    from textclf import models
+
+    config = TextConfig()
+    for name in models.names():
+        parameters = inspect.signature(models.MODELS.get(name)).parameters
+        assert (parameters["l2"].default, parameters["dropout"].default) == (config.l2, config.dropout), name
+
+
+@pytest.mark.slow
+def test_a_resumed_fit_counts_every_epoch_of_the_run(short_run, tmp_path):
+    config, _ = short_run
+    config = dataclasses.replace(config, epochs=3, test_curves=False, run_dir=str(tmp_path / "runs"))
+    parts = task.prepare(config)
+    parts["train"] = parts["train"].subset(np.arange(48))
+
+    class Killed(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 2:
+                raise KeyboardInterrupt  # a killed run: no on_train_end
+
+    with pytest.raises(KeyboardInterrupt):
+        task.fit(config, parts, extra_callbacks=[Killed()])
+    assert (config.state_dir() / "backup").is_dir()
+    trained = task.fit(config, parts)  # the same settings and data: resumes at epoch 2
+    assert len(trained.history["loss"]) == len(trained.history["val_accuracy"]) == 3
+    assert not (config.state_dir() / "backup").exists()
 
 
 def test_seed_model_with_adamw_cosine_trains_and_attends(short_run):
