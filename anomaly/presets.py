@@ -94,4 +94,4 @@ ONLINE_DETECTORS: dict[str, OnlineSettings] = {
 
 #: Score at or above which a point is an anomaly for users' series: aeOnline's NAB corpus threshold
 #: (standard profile) in benchmarks/results/anomaly_nab_aeOnline.json.
-ALERT_THRESHOLD = 0.5
+ALERT_THRESHOLD = 0.6684  # standard_threshold of the 2026-12-01 whole-corpus run
