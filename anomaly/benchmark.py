@@ -7,7 +7,6 @@ import dataclasses
 import datetime
 import json
 import time
-import uuid
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -29,13 +28,9 @@ PROTOCOL = (
 
 def write_results_csv(path: Path, series, scores: np.ndarray) -> None:
     """NAB's result file: timestamp,value,anomaly_score,label, written to a temp name and renamed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame = pd.DataFrame({"timestamp": pd.to_datetime(series.timestamps).strftime("%Y-%m-%d %H:%M:%S"),
-                          "value": series.values, "anomaly_score": scores,
-                          "label": series.labels().astype(int)})
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    frame.to_csv(temporary, index=False)
-    temporary.rename(path)
+    report.write_csv(path, pd.DataFrame({
+        "timestamp": pd.to_datetime(series.timestamps).strftime("%Y-%m-%d %H:%M:%S"), "value": series.values,
+        "anomaly_score": scores, "label": series.labels().astype(int)}))
 
 
 def _f1(precision: float, recall: float) -> float:
@@ -119,7 +114,7 @@ def write_summary(result: dict, scoreboard: dict, summary_dir: Path, target_file
     summary = {
         "benchmark": "NAB (Numenta Anomaly Benchmark)",
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "protocol": PROTOCOL,
+        "protocol": result.get("protocol", PROTOCOL),
         "corpus_complete": corpus_complete,
         "files": len(result["per_file"]),
         "wall_time_s": round(wall_time_s, 1),
@@ -135,7 +130,7 @@ def write_summary(result: dict, scoreboard: dict, summary_dir: Path, target_file
              f"{'' if corpus_complete else ' (a subset: not comparable to the scoreboard)'} · seed "
              f"{result['seed']} · wall time {wall_time_s / 60:.1f} min on {summary['environment']['cpu_count']} "
              f"CPUs · model `{result['settings']['model']}`, window {result['settings']['window']}", "",
-             PROTOCOL, "", "## NAB scores (0 = null detector, 100 = perfect)", "",
+             summary["protocol"], "", "## NAB scores (0 = null detector, 100 = perfect)", "",
              "| detector | standard | reward_low_FP_rate | reward_low_FN_rate |", "|---|---|---|---|"]
     rows = [(f"**{name} (this run)**", result["nab"]["standard"]["score"],
              result["nab"]["reward_low_FP_rate"]["score"], result["nab"]["reward_low_FN_rate"]["score"])]
@@ -199,20 +194,20 @@ ONLINE_PROTOCOL = (
     "corpus (below); NAB's per-profile corpus threshold is the only thing fitted on labels.")
 
 NOT_DONE = (
-    "What the published leaders do that this detector does not: HTM (numenta) encodes the timestamp's "
-    "time of day with the value, so daily edges are predictable to it; CAD OSE and several others scale "
-    "by the whole file's min/max (NAB passes inputMin/inputMax of the entire file to every detector), "
-    "which is not causal; ARTime adapts its vigilance per file. Ours sees values only, scaled by the past.")
+    "HTM (numenta) encodes the timestamp's time of day beside the value, so a daily edge is predictable to "
+    "it; ours sees values only. HTM and CAD OSE set their encoders' range from the whole file's min and max "
+    "(NAB's base detector hands every detector inputMin/inputMax of the entire file), which is not causal; "
+    "ours scales by the points seen so far.")
 
 
 def _online_sections(result: dict, wall_time_s: float) -> list[str]:
     """Constants, wall time and memory, ablation and split protocol of an online-detector result."""
-    if "ablation" not in result and "split_protocol" not in result:
+    if result.get("protocol") != ONLINE_PROTOCOL:
         return []
-    lines = ["", "## Protocol", "", ONLINE_PROTOCOL, "", NOT_DONE, "",
+    lines = ["", "## What the leaders do that this detector does not", "", NOT_DONE, "",
              "## Constants (one set for the whole corpus, chosen on this corpus)", "",
              "| constant | value |", "|---|---|"]
-    lines += [f"| `{key}` | {value} |" for key, value in result["settings"].items() if key not in ("model", "window")]
+    lines += [f"| `{key}` | {value} |" for key, value in result["settings"].items() if key != "window"]
     lines += ["", f"Whole corpus (errors + scores, every file): {result.get('corpus_wall_time_s', wall_time_s) / 60:.1f} "
                   f"min wall time; peak memory {result.get('peak_memory_mb', 'n/a')} MB (max RSS of the process)."]
     if result.get("ablation"):

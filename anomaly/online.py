@@ -147,9 +147,7 @@ def likelihood_surprise(errors: np.ndarray, short_window: int, long_window: int)
     mean = past.rolling(long_window, min_periods=max(short_window, 2)).mean()
     std = past.rolling(long_window, min_periods=max(short_window, 2)).std()
     std = np.maximum(std.to_numpy(), 1e-4 * np.maximum(np.abs(mean.to_numpy()), 1e-12))
-    z = (recent.to_numpy() - mean.to_numpy()) / std
-    surprise = -special.log_ndtr(-z) / np.log(10.0)  # log_ndtr stays accurate far in the tail
-    return np.nan_to_num(surprise, nan=0.0)
+    return tail_surprise((recent.to_numpy() - mean.to_numpy()) / std)
 
 
 def suppress_repeats(surprise: np.ndarray, window: int) -> np.ndarray:
@@ -230,8 +228,8 @@ def initial_length(length: int, settings: OnlineSettings) -> int:
 
 
 def as_matrix(values) -> np.ndarray:
-    """Values as float64 `[points, columns]` (one column for a univariate series)."""
-    values = np.asarray(values, dtype=np.float64)
+    """A `data.Series`' or an array's values as float64 `[points, columns]` (one column if univariate)."""
+    values = np.asarray(values.values if isinstance(values, data.Series) else values, dtype=np.float64)
     return values[:, None] if values.ndim == 1 else values
 
 
@@ -266,17 +264,13 @@ class OnlineDetector:
         self.models: dict[int, keras.Model] = {}   # the models of the last `errors` call, by window
         self.scalings: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
-    @property
-    def model(self) -> str:
-        return self.settings.model
-
     def score(self, values) -> np.ndarray:
-        values = values.values if isinstance(values, data.Series) else values
+        """One score in [0, 1) per point of a `data.Series` or a `[points(, columns)]` array."""
         return self.post_process(self.errors(values), values)
 
     def errors(self, values) -> np.ndarray:
         """`[scales, points]` forecast errors (NaN where a point has no full window yet)."""
-        values = as_matrix(values.values if isinstance(values, data.Series) else values)
+        values = as_matrix(values)
         if not self.settings.autoencoder:
             return persistence_errors(values, initial_length(len(values), self.settings))[None]
         return np.stack([self._scale_errors(values, window) for window in self.settings.windows])
@@ -284,7 +278,7 @@ class OnlineDetector:
     def _scale_errors(self, values: np.ndarray, window: int) -> np.ndarray:
         settings = self.settings
         length = len(values)
-        probation = max(initial_length(length, settings), window + 1)
+        probation = max(initial_length(length, settings), window + 1)  # >= 1 window to learn from
         refits = [probation] + (list(range(probation + settings.refit_every, length, settings.refit_every))
                                 if settings.refit_every else [])
         errors = np.full(length, np.nan)
@@ -294,16 +288,15 @@ class OnlineDetector:
         for number, (begin, end) in enumerate(zip(refits, refits[1:] + [length])):
             if number == 0 or settings.rescale:
                 minimum, maximum = value_range(values[:begin])
-            history = values[max(0, begin - (settings.refit_span if number else begin)):begin]
-            windows = windows_of((history - minimum) / (maximum - minimum), window)
-            if len(windows):
+            learn_from = 0 if number == 0 else max(0, begin - settings.refit_span)
+            windows = windows_of((values[learn_from:begin] - minimum) / (maximum - minimum), window)
+            if len(windows):  # none when refit_span is shorter than a window
                 model.fit(self._masked(windows), windows.reshape(len(windows), -1),
                           epochs=settings.epochs if number == 0 else settings.refit_epochs,
                           batch_size=settings.batch_size, shuffle=True, verbose=0)
-            first = max(begin if number else window - 1, window - 1)  # the first model also scores probation
-            if end > first:
-                scaled = (values[first - window + 1:end] - minimum) / (maximum - minimum)
-                errors[first:end] = self._forecast_errors(model, windows_of(scaled, window))
+            first = begin if number else window - 1  # the first model also scores the probationary period
+            scaled = (values[first - window + 1:end] - minimum) / (maximum - minimum)
+            errors[first:end] = self._forecast_errors(model, windows_of(scaled, window))
         self.models[window], self.scalings[window] = model, (minimum, maximum)
         return errors
 
@@ -333,7 +326,7 @@ class OnlineDetector:
         """What the detector knows when point `at` (default: the next, unseen point) arrives: the models
         and scalings of the last `errors()` call, each scale's likelihood fit and the range of the points
         before `at`. The export bakes this in (see `online_export.OnlineExport`)."""
-        values = as_matrix(values.values if isinstance(values, data.Series) else values)
+        values = as_matrix(values)
         at = len(values) if at is None else at
         fits = [likelihood_fit(scale, self.settings) for scale in errors]
         recent = slice(max(0, at - self.settings.long_window + 1), at)
@@ -343,21 +336,24 @@ class OnlineDetector:
                 "low": values[:at].min(axis=0), "high": values[:at].max(axis=0)}
 
     def post_process(self, errors: np.ndarray, values, settings: OnlineSettings | None = None) -> np.ndarray:
-        """Scores in [0, 1) from `errors()`' output; `settings` (default: the detector's) may switch
-        components off without recomputing the errors."""
-        settings = settings or self.settings
-        values = as_matrix(values.values if isinstance(values, data.Series) else values)
-        probation = initial_length(len(values), settings)
-        if settings.likelihood:
-            surprises = [anomaly_likelihood(scale, settings) for scale in errors]
-        else:
-            surprises = [np.nan_to_num(scale, nan=0.0) / settings.raw_scale for scale in errors]
-        surprise = np.max(surprises, axis=0) if settings.combine == "max" else np.mean(surprises, axis=0)
-        if settings.spatial_tolerance:
-            surprise = np.where(spatial_anomalies(values, settings.spatial_tolerance),
-                                settings.spatial_surprise, surprise)
-        rest = int(round(settings.suppress_fraction * probation))
-        return surprise_to_score(suppress_repeats(surprise, rest), settings.score_scale)
+        """`post_process(errors, values, settings or self.settings)`."""
+        return post_process(errors, values, settings or self.settings)
+
+
+def post_process(errors: np.ndarray, values, settings: OnlineSettings) -> np.ndarray:
+    """Scores in [0, 1) from `OnlineDetector.errors()`' output: the statistics around the autoencoder, so a
+    benchmark can switch components off without recomputing the errors."""
+    values = as_matrix(values)
+    if settings.likelihood:
+        surprises = [anomaly_likelihood(scale, settings) for scale in errors]
+    else:
+        surprises = [np.nan_to_num(scale, nan=0.0) / settings.raw_scale for scale in errors]
+    surprise = np.max(surprises, axis=0) if settings.combine == "max" else np.mean(surprises, axis=0)
+    if settings.spatial_tolerance:
+        surprise = np.where(spatial_anomalies(values, settings.spatial_tolerance),
+                            settings.spatial_surprise, surprise)
+    rest = int(round(settings.suppress_fraction * initial_length(len(values), settings)))
+    return surprise_to_score(suppress_repeats(surprise, rest), settings.score_scale)
 
 
 def value_range(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from anomaly import nab, online
+from anomaly import benchmark, nab, online
 from anomaly.benchmark import summarise
 
 #: The post-processing constants the split-half protocol chooses from (the grid is named in the summary).
@@ -38,27 +38,34 @@ def corpus_errors(settings: online.OnlineSettings, series: dict, seed: int, labe
 
 
 def scores_of(settings: online.OnlineSettings, series: dict, errors: dict) -> dict:
-    detector = online.OnlineDetector(settings)
-    return {key: detector.post_process(errors[key], one.values, settings) for key, one in series.items()}
+    return {key: online.post_process(errors[key], one.values, settings) for key, one in series.items()}
 
 
-def nab_scores(settings, series: dict, errors: dict, profiles: dict, keys=None) -> dict:
-    """Normalised NAB score per profile of `settings`' post-processing over `keys` (default: all)."""
+def nab_scores(settings, series: dict, errors: dict, labelled: dict, profiles: dict, keys=None) -> dict:
+    """Normalised NAB score per profile of `settings`' post-processing over `keys` (default: all).
+
+    Args:
+        labelled: key -> `nab.LabelledFile` (built once: it does not depend on the detector).
+    """
     keys = list(series) if keys is None else keys
-    scores = scores_of(settings, {key: series[key] for key in keys}, errors)
-    files = [(scores[key], nab.LabelledFile.from_bounds(len(series[key]), series[key].window_bounds()))
-             for key in keys]
+    files = [(online.post_process(errors[key], series[key].values, settings), labelled[key]) for key in keys]
     return {name: values["score"] for name, values in nab.corpus_scores(files, profiles).items()}
+
+
+def labelled_files(series: dict) -> dict:
+    return {key: nab.LabelledFile.from_bounds(len(one), one.window_bounds()) for key, one in series.items()}
 
 
 def ablation(settings: online.OnlineSettings, series: dict, errors: dict, profiles: dict, seed: int,
              recompute: bool = True) -> list[dict]:
-    """One row per component removed from `settings` (the first row is the full detector)."""
+    """One row per component removed from `settings` (the first row is the full detector). `recompute`
+    adds the rows that need new errors: persistence instead of the autoencoder, no online learning."""
     rows = []
+    labelled = labelled_files(series)
 
     def row(component: str, changed, row_errors=None, seconds=None):
         started = time.perf_counter()
-        result = nab_scores(changed, series, row_errors or errors, profiles)
+        result = nab_scores(changed, series, row_errors or errors, labelled, profiles)
         rows.append({"removed": component, "settings": {key: value for key, value in dataclasses.asdict(changed).items()
                                                         if getattr(settings, key) != value},
                      **result, "wall_time_s": round(seconds if seconds is not None else
@@ -94,38 +101,43 @@ def split_protocol(settings: online.OnlineSettings, series: dict, errors: dict, 
     other half, and the reverse; beside each, the whole-corpus defaults scored on the same half."""
     keys = sorted(series)
     halves = {"A": keys[0::2], "B": keys[1::2]}
+    labelled = labelled_files(series)
     names = list(SPLIT_GRID)
     results = {}
     for chosen_on, scored_on in (("A", "B"), ("B", "A")):
         best, best_score = None, -np.inf
         for values in itertools.product(*SPLIT_GRID.values()):
             candidate = dataclasses.replace(settings, **dict(zip(names, values)))
-            score = nab_scores(candidate, series, errors, profiles, halves[chosen_on])["standard"]
+            score = nab_scores(candidate, series, errors, labelled, profiles, halves[chosen_on])["standard"]
             if score > best_score:
                 best, best_score = candidate, score
+        held_out = nab_scores(best, series, errors, labelled, profiles, halves[scored_on])
         results[f"chosen on {chosen_on}, scored on {scored_on}"] = {
             "constants": {name: getattr(best, name) for name in names},
             "score_on_choice_half": best_score,
-            "held_out_half": nab_scores(best, series, errors, profiles, halves[scored_on]),
-            "defaults_on_held_out_half": nab_scores(settings, series, errors, profiles, halves[scored_on]),
+            "held_out_half": held_out,
+            "defaults_on_held_out_half": nab_scores(settings, series, errors, labelled, profiles, halves[scored_on]),
         }
-        print(f"  split {chosen_on}->{scored_on}: {results[f'chosen on {chosen_on}, scored on {scored_on}']['held_out_half']['standard']:.1f}",
-              flush=True)
+        print(f"  split {chosen_on}->{scored_on}: {held_out['standard']:.1f}", flush=True)
     return {"halves": halves, "grid": {name: list(values) for name, values in SPLIT_GRID.items()},
             "results": results}
 
 
 def run(name: str, settings: online.OnlineSettings, series: dict, out_dir, profiles: dict, seed: int,
-        with_ablation: bool = True, with_split: bool = True) -> dict:
-    """The whole-corpus result (as `benchmark.run_detector`), plus ablation rows and the split protocol."""
+        ablation_rows: str = "full") -> dict:
+    """The whole-corpus result (as `benchmark.run_detector`), plus ablation rows and the split protocol.
+
+    Args:
+        ablation_rows: "full" (every row and the split protocol), "statistics" (only the rows that re-use
+            the errors, and the split protocol) or "none".
+    """
     started = time.perf_counter()
     errors, seconds = corpus_errors(settings, series, seed, name)
     scores = scores_of(settings, series, errors)
     corpus_seconds = time.perf_counter() - started
     result = summarise(name, settings, series, scores, seconds, out_dir, profiles, seed)
-    result["corpus_wall_time_s"] = round(corpus_seconds, 1)
-    if with_ablation:
-        result["ablation"] = ablation(settings, series, errors, profiles, seed)
-    if with_split:
+    result.update(protocol=benchmark.ONLINE_PROTOCOL, corpus_wall_time_s=round(corpus_seconds, 1))
+    if ablation_rows != "none":
+        result["ablation"] = ablation(settings, series, errors, profiles, seed, recompute=ablation_rows == "full")
         result["split_protocol"] = split_protocol(settings, series, errors, profiles)
     return result

@@ -7,9 +7,9 @@ anomaly score out.
 Signature `serving_default`:
     values: float32 `[batch, context]` (univariate) or `[batch, context, columns]`: the `context` most
         recent raw values, oldest first, the point to score last; `context = max(windows) +
-        short_window - 1` (written in the export's config.json).
+        short_window - 1` (written in serving.json beside the export).
     -> anomaly_score (float32, [0, 1]), is_anomaly (bool, score >= threshold), surprise (-log10 p),
-       spatial_anomaly (bool), forecast (the widest-scale model's forecast of the newest value(s)).
+       spatial_anomaly (bool), forecast (the last scale's forecast of the newest value(s)).
 
 Everything the detector had learnt when it was exported is a constant of the graph: each scale's
 autoencoder weights and min-max scaling, each scale's likelihood fit (mean, std) and its recent
@@ -67,7 +67,7 @@ class OnlineExport(tf.Module):
         matrix = values[..., None] if self.univariate else values              # [batch, context, columns]
         finite = tf.reduce_all(tf.math.is_finite(matrix), axis=[1, 2])
         safe = tf.where(tf.math.is_finite(matrix), matrix, tf.zeros_like(matrix))
-        surprises, forecast = [], None
+        surprises = []
         for model, (minimum, maximum), (mean, std), history, window in zip(
                 self.models, self.scalings, self.likelihood, self.history, settings.windows):
             scaled = (safe - tf.constant(minimum, tf.float32)) / tf.constant(maximum - minimum, tf.float32)
@@ -77,9 +77,11 @@ class OnlineExport(tf.Module):
                 inputs = self._masked(windows)
                 reconstructed = tf.reshape(model(tf.reshape(inputs, [-1, window * self.columns]), training=False),
                                            [-1, window, self.columns])
-                newest = reconstructed[:, -1, :]
                 scored = slice(window - settings.error_points, window)
                 errors.append(tf.reduce_mean(tf.abs(reconstructed[:, scored] - windows[:, scored]), axis=[1, 2]))
+            # The model's forecast of the newest value (from the last window), in raw units.
+            forecast = reconstructed[:, -1, :] * tf.constant(maximum - minimum, tf.float32) + tf.constant(minimum,
+                                                                                                      tf.float32)
             averaged = tf.cast(tf.reduce_mean(tf.stack(errors, axis=1), axis=1), tf.float64)
             if not settings.likelihood:
                 surprises.append(averaged / settings.raw_scale)
@@ -91,7 +93,6 @@ class OnlineExport(tf.Module):
                 empirical = -tf.math.log(rank / (len(history) + 2.0)) / math.log(10.0)
                 surprise = tf.where(rank == 1.0, surprise, tf.minimum(surprise, empirical))
             surprises.append(surprise)
-            forecast = newest * tf.constant(maximum - minimum, tf.float32) + tf.constant(minimum, tf.float32)
         stacked = tf.stack(surprises, axis=1)
         surprise = tf.reduce_max(stacked, axis=1) if settings.combine == "max" else tf.reduce_mean(stacked, axis=1)
         newest_value = tf.cast(safe[:, -1, :], tf.float64)
@@ -117,23 +118,24 @@ class OnlineExport(tf.Module):
 
     @staticmethod
     def _tail_surprise(z):
-        """-log10 P(Z > z) in float64: log(erfc) where erfc does not underflow, its asymptote beyond."""
-        near = tf.minimum(z, 20.0)
+        """-log10 P(Z > z) in float64: log(erfc) where erfc does not underflow, its asymptote beyond.
+
+        Written out because TensorFlow has no log_ndtr (scipy's, used in training, is not a TF op); the
+        two agree to 1e-6 (a test compares them)."""
+        near = tf.minimum(z, 25.0)  # float64 erfc underflows near z = 37
         exact = -tf.math.log(0.5 * tf.math.erfc(near / math.sqrt(2.0))) / math.log(10.0)
-        far = tf.maximum(z, 20.0)
-        asymptote = (far ** 2 / 2 + tf.math.log(far * math.sqrt(2 * math.pi))) / math.log(10.0)
-        return tf.where(z < 20.0, exact, asymptote)
+        far = tf.maximum(z, 25.0)  # Q(z) ~ phi(z) / z * (1 - 1/z^2 + 3/z^4), relative error < 1e-7 here
+        log_tail = (-far ** 2 / 2 - tf.math.log(far * math.sqrt(2 * math.pi))
+                    + tf.math.log(1 - far ** -2 + 3 * far ** -4))
+        return tf.where(z < 25.0, exact, -log_tail / math.log(10.0))
 
     def predict(self, values: np.ndarray) -> dict[str, np.ndarray]:
         """Runs the serving function in-process on `[batch, context(, columns)]` raw values."""
         return {key: tensor.numpy() for key, tensor in self._serve(tf.constant(values, tf.float32)).items()}
 
     def contexts(self, values: np.ndarray) -> np.ndarray:
-        """Every full context of a series, `[points - context + 1, context(, columns)]`: the request that
-        scores each point from the `context - 1` points before it."""
-        matrix = np.asarray(values, np.float32)
-        view = np.lib.stride_tricks.sliding_window_view(matrix, self.context, axis=0)
-        return view if matrix.ndim == 1 else np.swapaxes(view, 1, 2)
+        """`contexts(values, self.context)`."""
+        return contexts(values, self.context)
 
     def describe(self, columns: list[str]) -> dict:
         """What a client needs to build requests (written as serving.json beside the export)."""
@@ -152,3 +154,11 @@ class OnlineExport(tf.Module):
         return export.export_saved_model(
             model_dir, {"serving_default": (self.serve, self.input_signature)}, track=self.models,
             extra_files=extra_files, warmup={"serving_default": {"values": warmup}})
+
+
+def contexts(values, context: int) -> np.ndarray:
+    """Every full request of a series, `[points - context + 1, context(, columns)]` float32: row i scores
+    point i + context - 1 from the `context - 1` points before it (a strided view, no copy)."""
+    matrix = np.asarray(values, np.float32)
+    view = np.lib.stride_tricks.sliding_window_view(matrix, context, axis=0)
+    return view if matrix.ndim == 1 else np.swapaxes(view, 1, 2)

@@ -70,11 +70,10 @@ class OnlineSettings:
     score_scale: float = 8.0
     spatial_surprise: float = 1e3
 
-    # For the benchmark's summary tables, like DetectorSettings.
     @property
     def window(self) -> str:
+        """The window lengths as one label ("16+64"), as the benchmark tables show them."""
         return "+".join(str(window) for window in self.windows)
-
 
 
 def check_length(series, settings: OnlineSettings) -> None:
@@ -90,6 +89,7 @@ def check_length(series, settings: OnlineSettings) -> None:
 #: The online detectors by name (NAB parses '<detector>_<file>', so no underscores in names).
 ONLINE_DETECTORS: dict[str, OnlineSettings] = {
     "aeOnline": OnlineSettings(),
+    "aeOnlineMultiscale": OnlineSettings(windows=(16, 64)),  # the same with a second window scale
 }
 
 #: Score at or above which a point is an anomaly for users' series: aeOnline's NAB corpus threshold

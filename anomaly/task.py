@@ -30,9 +30,14 @@ def evaluate(series: data.Series, split: data.Split, flags: np.ndarray) -> dict:
     NAB's rules are applied with the training part as the probationary period (the model learnt from
     it), so NAB scores here are per-file scores with a fixed threshold, not NAB corpus scores.
     """
+    return evaluate_parts(series, {**split.parts, "held_out": (split.train_end, split.length)}, flags)
+
+
+def evaluate_parts(series: data.Series, parts: dict[str, tuple[int, int]], flags: np.ndarray) -> dict:
+    """Point and event metrics per part ([begin, end) index ranges), and NAB-rule scores of the part named
+    `held_out` with everything before it as the probationary period."""
     labels = series.labels()
     bounds = series.window_bounds()
-    parts = {**split.parts, "held_out": (split.train_end, split.length)}
     results = {}
     for part, (begin, end) in parts.items():
         results[part] = {
@@ -40,7 +45,7 @@ def evaluate(series: data.Series, split: data.Split, flags: np.ndarray) -> dict:
             "events": evaluation.event_metrics(flags[begin:end], evaluation.clip_bounds(bounds, begin, end),
                                                series.timestamps[begin:end]),
         }
-    labelled = nab.LabelledFile.from_bounds(len(series), bounds, probation=split.train_end)
+    labelled = nab.LabelledFile.from_bounds(len(series), bounds, probation=parts["held_out"][0])
     if labelled.scored_windows:
         results["held_out"]["nab"] = {name: values["score"]
                                       for name, values in nab.file_scores(flags, labelled).items()}
@@ -149,9 +154,9 @@ def run(config: AnomalyConfig, prepared: tuple[data.Series, data.Split] | None =
         model=model, sections=_sections(series, split, model, config),
         figures={
             "loss": core_plots.training_curves(fitted.history, "loss", "Reconstruction loss (MSE)"),
-            "series": plots.series_with_detections(series, split, flags,
+            "series": plots.series_with_detections(series, split.parts, flags,
                                                    f"{series.name}: labelled windows and detections"),
-            "anomaly_score": plots.score_with_threshold(series, split, scores),
+            "anomaly_score": plots.score_with_threshold(series, split.parts, scores),
             "confusion_matrix": core_plots.confusion_matrix(
                 np.array(metrics["test"]["points"]["confusion_matrix"]), ["normal", "anomaly"],
                 "Test part, per point"),

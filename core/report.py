@@ -173,6 +173,20 @@ def write_report(directory, *, title: str, config: dict, metrics: dict, seed: in
             shutil.rmtree(temporary, ignore_errors=True)
 
 
+def write_csv(path, frame) -> Path:
+    """Writes a pandas DataFrame as CSV (no index) to a temporary name beside `path`, then renames it: a
+    crash never leaves a half-written file under the final name."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        frame.to_csv(temporary, index=False)
+        temporary.rename(path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
+
+
 def report_files(directory) -> dict[str, Path]:
     """The files of a report folder, keyed by name (to copy next to an export)."""
     return {path.name: path for path in sorted(Path(directory).iterdir()) if path.is_file()}

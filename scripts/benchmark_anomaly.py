@@ -37,10 +37,12 @@ def parse_arguments(argv):
     parser.add_argument("--out", required=True, help="folder for the per-file result CSVs (NAB's layout)")
     parser.add_argument("--detectors", default="aeOnline",
                         help="comma-separated detector names: aeOnline (the online detector, with its ablation "
-                             "and split-half protocol), aeMultiscale, aeDense, aeBase, aeTanh, aeDropout, "
+                             "and split-half protocol), aeOnlineMultiscale (windows 16 and 64), aeMultiscale, aeDense, aeBase, aeTanh, aeDropout, "
                              "aeDenseRetrain, aeConv, aeLstm, or 'seeds' for the four seed variants")
-    parser.add_argument("--no-ablation", action="store_true",
-                        help="online detectors: the whole-corpus run only (no ablation rows, no split protocol)")
+    parser.add_argument("--ablation", choices=["full", "statistics", "none"], default="full",
+                        help="online detectors: every ablation row and the split-half protocol (full); only the "
+                             "rows that re-use the detector's errors, and the split protocol (statistics); or the "
+                             "whole-corpus run alone (none)")
     parser.add_argument("--files", default="", help="only files whose key contains this text")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--summary-dir", default="benchmarks/results", help="where the JSON/Markdown go")
@@ -75,8 +77,7 @@ def main(argv=None) -> int:
             from anomaly import online_benchmark
 
             result = online_benchmark.run(name, online.ONLINE_DETECTORS[name], series, Path(arguments.out),
-                                          profiles, arguments.seed, with_ablation=not arguments.no_ablation,
-                                          with_split=not arguments.no_ablation)
+                                          profiles, arguments.seed, arguments.ablation)
             result["peak_memory_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         else:
             result = run_detector(name, online.DETECTORS[name], series, Path(arguments.out), profiles,

@@ -69,21 +69,14 @@ def test_empirical_tail_caps_errors_that_recur():
     assert plain[1500::100].min() > 20 and capped[1500::100].max() < 3
 
 
-def test_suppression_keeps_one_alert_per_rest_period():
-    surprise = np.array([0, 5, 6, 6, 2, 0, 0, 0, 7, 1.0])
-    np.testing.assert_array_equal(online.suppress_repeats(surprise, 3), [0, 5, 6, 0, 0, 0, 0, 0, 7, 0])
-
-
 def test_online_learning_adapts_to_a_new_regime_and_scaling_follows_the_data():
     values = sine(1600)
     values[800:] = values[800:] * 3 + 200  # a lasting change of level and amplitude
-    learning = online.OnlineDetector(TINY, seed=0).errors(values)
+    detector = online.OnlineDetector(TINY, seed=0)
+    learning = detector.errors(values)
     frozen = online.OnlineDetector(dataclasses.replace(TINY, refit_every=0), seed=0).errors(values)
     late = slice(1300, 1600)
     assert np.nanmean(learning[:, late]) < 0.5 * np.nanmean(frozen[:, late])
-    minimum, maximum = online.OnlineDetector(TINY, seed=0), None
-    detector = online.OnlineDetector(TINY, seed=0)
-    detector.errors(values)
     minimum, maximum = detector.scalings[8]
     assert maximum[0] > 300 and minimum[0] < 40  # re-fit on everything seen, not the probation's range
 
@@ -113,6 +106,24 @@ def test_export_reproduces_the_detectors_last_score_and_answers_non_finite_value
     answer = {key: value.numpy() for key, value in export.serve(bad).items()}
     np.testing.assert_array_equal(answer["anomaly_score"][:2], [1.0, 1.0])
     assert answer["is_anomaly"][:2].all() and np.isfinite(answer["anomaly_score"]).all()
+
+
+def test_the_exports_tail_probability_matches_scipys():
+    import tensorflow as tf
+    from scipy import special
+
+    z = np.array([-3.0, 0.0, 1.5, 8.0, 24.9, 25.0, 25.1, 45.0, 300.0])
+    served = OnlineExport._tail_surprise(tf.constant(z, tf.float64)).numpy()
+    np.testing.assert_allclose(served, -special.log_ndtr(-z) / np.log(10.0), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(served, online.tail_surprise(z), rtol=1e-6, atol=1e-9)
+
+
+def test_the_alert_threshold_is_the_committed_benchmarks_corpus_threshold():
+    from pathlib import Path
+
+    summary = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "anomaly_nab_aeOnline.json"
+    measured = json.loads(summary.read_text())["standard_threshold"]
+    assert online.ALERT_THRESHOLD == pytest.approx(measured, abs=5e-5)
 
 
 def _write_csv(path, values, columns=("value",)):
@@ -205,6 +216,8 @@ def test_online_benchmark_ablation_and_split_protocol(tmp_path):
     settings = dataclasses.replace(TINY, windows=(8,))
     result = online_benchmark.run("aeTiny", settings, series, tmp_path / "out", nab.PROFILES, seed=0)
     removed = [row["removed"] for row in result["ablation"]]
+    # The first row is the full detector: the same score as the whole-corpus result.
+    assert result["ablation"][0]["standard"] == pytest.approx(result["nab"]["standard"]["score"])
     assert removed[0].startswith("nothing") and any("persistence" in row for row in removed)
     assert any("online learning" in row for row in removed) and any("spatial" in row for row in removed)
     assert len(result["split_protocol"]["results"]) == 2

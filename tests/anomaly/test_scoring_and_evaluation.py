@@ -40,6 +40,19 @@ def test_event_metrics_count_detections_delays_and_false_alarm_runs():
     assert result["f1"] == pytest.approx(0.4)
 
 
+def test_flags_spilling_past_a_window_belong_to_its_event():
+    flags = np.zeros(60, bool)
+    flags[14:18] = True   # a run that starts in window (10, 15) and spills two points past it
+    flags[19] = True      # 4 points after the window: beyond a quarter of its width (6 // 4 = 1), a new event
+    flags[40] = True      # far from every window
+    result = evaluation.event_metrics(flags, [(10, 15)])
+    assert result["detected"] == 1 and result["false_alarms"] == 2
+    flags[19] = False
+    flags[16:18] = False
+    flags[16] = True      # the first point after the window, a run of its own: still the spill of that event
+    assert evaluation.event_metrics(flags, [(10, 15)])["false_alarms"] == 1
+
+
 def test_point_metrics_and_clipping():
     labels = np.array([0, 0, 1, 1, 0], bool)
     flags = np.array([0, 1, 1, 0, 0], bool)
