@@ -46,7 +46,7 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:  # exists, owned by someone else
-        return True
+        pass
     return True
 
 
@@ -58,14 +58,13 @@ def remove_stale_temporaries(model_dir, max_age_s: float = STALE_AFTER_S) -> lis
     host = socket.gethostname()
     for path in Path(model_dir).glob(f"{TEMPORARY_PREFIX}*"):
         parts = path.name[len(TEMPORARY_PREFIX):].rsplit("-", 2)  # host-pid-random (host may contain '-')
-        try:
-            age = time.time() - path.lstat().st_mtime
-        except FileNotFoundError:
-            continue
         if len(parts) == 3 and parts[0] == host and parts[1].isdigit():
             stale = not _alive(int(parts[1]))
         else:
-            stale = age > max_age_s
+            try:
+                stale = time.time() - path.lstat().st_mtime > max_age_s
+            except FileNotFoundError:  # removed meanwhile
+                continue
         if stale:
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)

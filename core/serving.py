@@ -112,9 +112,9 @@ def models_config(root, base_path: str | None = None, notes: list | None = None)
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         numbered, servable = versions(folder), servable_versions(folder)
         if not numbered:
-            nested = sorted(str(v.parent.relative_to(root)) for v in folder.rglob("*")
-                            if v.is_dir() and v.name.isdigit() and is_servable(v))
-            for name in sorted(set(nested)):
+            nested = {str(v.parent.relative_to(root)) for v in folder.rglob("*")
+                      if v.is_dir() and v.name.isdigit() and is_servable(v)}
+            for name in sorted(nested):
                 notes.append(f"{root / name}: left out, a nested model folder (TF Serving model names cannot "
                              "contain '/'); export it with a --name without '/'")
             continue

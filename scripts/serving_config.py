@@ -43,7 +43,8 @@ def main(argv=None) -> int:
     os.replace(file.name, output)  # atomic: a server never reads half a config
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
-    print(f"{output}: {text.count(chr(10) + '  config {' + chr(10))} model(s)")
+    models = text.count("\n  config {\n")  # one per model in the text format
+    print(f"{output}: {models} model(s)")
     return 0
 
 

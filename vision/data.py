@@ -26,6 +26,7 @@ antialiased bilinear interpolation (Pillow's BILINEAR), rejecting the same pixel
 import collections
 import contextlib
 import dataclasses
+import functools
 import io
 import logging
 import math
@@ -33,6 +34,7 @@ import socket
 import warnings
 import zipfile
 from pathlib import Path
+from typing import BinaryIO, Callable
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -74,12 +76,13 @@ class _Unusable(Exception):
     """A file that is not a usable image; the message is the reason listed in the report."""
 
 
-def open_image(blob: bytes) -> Image.Image:
-    """Pillow's lazy open (reads the header only) with the pixel budget checked before any pixel is decoded."""
+def open_image(source: bytes | BinaryIO) -> Image.Image:
+    """Pillow's lazy open (reads the header only) of encoded bytes or a binary file, with the pixel budget
+    checked before any pixel is decoded."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(blob))
+            image = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
     except UnidentifiedImageError:
         raise _Unusable("not an image Pillow can identify") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
@@ -118,18 +121,17 @@ def decode(blob: bytes, size: tuple[int, int] | None = None) -> np.ndarray:
         with open_image(blob) as image:
             rgb = to_rgb(image)
             return np.asarray(resize(rgb, size) if size is not None else rgb, dtype=np.uint8)
-    except _Unusable:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+    except Image.DecompressionBombError as error:  # Pillow's own check, should a plugin make it while loading
         raise _Unusable(f"decompression bomb ({error})") from None
     except (OSError, ValueError, SyntaxError, EOFError) as error:  # truncated or corrupt data
         raise _Unusable(f"undecodable ({error})") from None
 
 
 def _header_size(entry) -> tuple[int, int] | None:
-    """(height, width) from the header only, or None when the file is not a usable image."""
+    """(height, width) from the header only (the start of the file is read, not the whole), or None when the
+    file is not a usable image."""
     try:
-        with open_image(entry.read()) as image:
+        with entry.open() as file, open_image(file) as image:
             return image.size[1], image.size[0]
     except _Unusable:
         return None
@@ -155,7 +157,11 @@ class _Entry:
     split: str | None
     class_name: str
     path: str  # shown in messages
-    read: object  # () -> bytes
+    open: Callable[[], BinaryIO]  # the file as a stream: a header needs only its start
+
+    def read(self) -> bytes:
+        with self.open() as file:
+            return file.read()
 
 
 def _directory_entries(root: Path) -> list[_Entry]:
@@ -173,7 +179,7 @@ def _directory_entries(root: Path) -> list[_Entry]:
             files = sorted(p for p in class_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
             if not files:
                 raise UserError(f"{class_dir}: class folder has no files")
-            entries += [_Entry(split, class_dir.name, str(p), p.read_bytes) for p in files]
+            entries += [_Entry(split, class_dir.name, str(p), functools.partial(p.open, "rb")) for p in files]
     return entries
 
 
@@ -188,9 +194,9 @@ def _zip_entries(path: Path, archive: zipfile.ZipFile) -> list[_Entry]:
     entries = []
     for name, p in zip(names, parts):
         if split_layout and len(p) >= 3:
-            entries.append(_Entry(p[0], p[1], f"{path}:{name}", lambda name=name: archive.read(name)))
+            entries.append(_Entry(p[0], p[1], f"{path}:{name}", lambda name=name: archive.open(name)))
         elif not split_layout and len(p) >= 2:
-            entries.append(_Entry(None, p[-2], f"{path}:{name}", lambda name=name: archive.read(name)))
+            entries.append(_Entry(None, p[-2], f"{path}:{name}", lambda name=name: archive.open(name)))
     if not entries:
         raise UserError(f"{path}: no images in <class>/<image> or <split>/<class>/<image> layout")
     return entries
@@ -302,8 +308,7 @@ def _load_entries(entries: list[_Entry], source, *, classes, image_size, max_per
     else:
         size, note = common_size(train, sources[0])
     train = _decode_all(train, class_names, size, sources[0])
-    size = train.images.shape[1:3]  # the test part is resized to the training size
-    test = _decode_all(test, class_names, size, sources[1])
+    test = _decode_all(test, class_names, size, sources[1])  # resized to the training size
     skipped = train.skipped + test.skipped
     train, validation = stratified_split(train, validation_fraction, seed + 1, "validation")
     parts = {"train": train, "validation": validation, "test": test}
@@ -360,7 +365,7 @@ def load_tfds(name: str, *, data_dir=None, classes=None, image_size=None, max_pe
         for index, (encoded, label) in enumerate(tfds.as_numpy(dataset)):
             if class_names_all[label] in wanted:
                 entries.append(_Entry(split, class_names_all[label], f"tfds:{name}/{split}[{index}]",
-                                      lambda encoded=encoded: encoded))
+                                      lambda encoded=encoded: io.BytesIO(encoded)))
     return _load_entries(entries, f"tfds:{name}", classes=classes or list(class_names_all), image_size=image_size,
                          max_per_class=max_per_class, validation_fraction=validation_fraction,
                          test_fraction=test_fraction, seed=seed)

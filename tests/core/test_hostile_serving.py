@@ -18,7 +18,7 @@ import tensorflow as tf
 from core import export, serving
 from core.errors import UserError
 from tests.conftest import run_script
-from tests.vision.images import encode, image, jpeg_bomb, png_bomb
+from tests.vision.images import encode, image, jpeg_bomb, png_bomb, probe_files
 from vision import task
 
 
@@ -96,11 +96,10 @@ def test_a_bomb_request_fails_fast_and_small_and_the_model_keeps_serving(vision_
 
 def test_serving_bytes_equals_serving_default_on_the_training_decode(vision_export):
     """The exported graph's decode against vision.data's (what training stored), through both signatures."""
-    from tests.vision.test_hostile_inputs import _probe_files
     from vision import data
 
     _, _, loaded = vision_export
-    files = _probe_files()
+    files = probe_files()
     by_bytes = loaded.signatures["serving_bytes"](image_bytes=tf.constant(list(files.values())))["probabilities"]
     trained = np.stack([data.decode(blob) for blob in files.values()])
     by_array = loaded.signatures["serving_default"](images=tf.constant(trained))["probabilities"]

@@ -1,12 +1,10 @@
-import zipfile
-
 import numpy as np
 import pytest
 from PIL import Image
 
 from core.errors import UserError
 from tests.conftest import SHARED_DATA
-from tests.vision.images import encode, image, make_tree
+from tests.vision.images import image, make_tree, make_zip
 from vision import data
 
 
@@ -45,13 +43,7 @@ def test_split_layout_tests_on_the_held_out_split_and_validates_from_train(tmp_p
 
 
 def test_zip_with_a_wrapping_folder(tmp_path):
-    rng = np.random.default_rng(0)
-    path = tmp_path / "images.zip"
-    with zipfile.ZipFile(path, "w") as archive:
-        for split in ("train", "test"):
-            for class_name in ("red", "green"):
-                for index in range(10):
-                    archive.writestr(f"cifar/{split}/{class_name}/{index}.jpg", encode(image(class_name, rng), "JPEG"))
+    path = make_zip(tmp_path / "images.zip", splits=("train", "test"), fmt="JPEG", wrapper="cifar")
     parts = data.load(str(path), max_per_class=6, seed=0)
     assert len(parts["train"]) + len(parts["validation"]) == 12 and len(parts["test"]) == 20
 

@@ -11,7 +11,7 @@ from PIL import Image
 
 from core.errors import UserError
 from tests.conftest import run_script
-from tests.vision.images import encode, image, jpeg_bomb, make_tree, png_bomb
+from tests.vision.images import encode, image, jpeg_bomb, make_tree, make_zip, png_bomb, probe_files
 from vision import data
 
 
@@ -46,40 +46,12 @@ def test_a_most_common_size_too_small_for_a_model_asks_for_image_size(tmp_path):
         data.load_tree(tmp_path / "images")
 
 
-def _probe_files() -> dict[str, bytes]:
-    """16 x 16 images in the formats and modes the issue names, encoded by Pillow or TensorFlow."""
-    import tensorflow as tf
-
-    rng = np.random.default_rng(7)
-    rgb = image("red", rng)
-    gray16 = rng.integers(0, 65536, (16, 16)).astype(np.uint16)  # a typical 16-bit photo: mostly > 255
-    rgb16 = rng.integers(0, 65536, (16, 16, 3)).astype(np.uint16)
-    rgba = np.dstack([rgb, rng.integers(0, 256, (16, 16), dtype=np.uint8)])
-    return {
-        "rgb.jpg": encode(rgb, "JPEG"),
-        "rgb.png": encode(rgb, "PNG"),
-        "gray.jpg": encode(rgb[..., 0], "JPEG"),
-        "gray.png": encode(rgb[..., 0], "PNG"),
-        "gray16.png": encode(gray16, "PNG"),  # Pillow writes mode I;16
-        "rgb16.png": tf.io.encode_png(rgb16).numpy(),  # Pillow cannot write 16-bit RGB
-        "palette.png": _palette_png(rgb),  # with a transparent entry
-        "rgba.png": encode(rgba, "PNG"),
-        "rgb.bmp": encode(rgb, "BMP"),
-    }
-
-
-def _palette_png(rgb) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(rgb).convert("P", palette=Image.Palette.ADAPTIVE, colors=12).save(buffer, "PNG", transparency=2)
-    return buffer.getvalue()
-
-
 def test_training_and_serving_decode_every_format_identically():
     import tensorflow as tf
 
     from vision import task
 
-    files = _probe_files()
+    files = probe_files()
     assert Image.open(io.BytesIO(files["gray16.png"])).mode.startswith("I")
     assert Image.open(io.BytesIO(files["palette.png"])).mode == "P"
     serve = tf.function(task.decode_image_bytes)
@@ -104,17 +76,31 @@ def test_zip_is_closed_after_loading(tmp_path, monkeypatch):
             super().__init__(*args, **kwargs)
             opened.append(self)
 
-    rng = np.random.default_rng(0)
-    path = tmp_path / "images.zip"
-    with zipfile.ZipFile(path, "w") as archive:
-        for class_name in ("red", "green"):
-            for index in range(6):
-                archive.writestr(f"{class_name}/{index}.png", encode(image(class_name, rng)))
+    path = make_zip(tmp_path / "images.zip", per_class=6)
     monkeypatch.setattr(data.zipfile, "ZipFile", Tracked)
     data.load_tree(path, seed=0)
     with pytest.raises(UserError):
         data.load_tree(path, classes=["red", "cat"])
     assert len(opened) == 2 and all(archive.fp is None for archive in opened)
+
+
+def test_the_size_pass_reads_headers_not_whole_files():
+    blob = encode(np.random.default_rng(0).integers(0, 256, (512, 384, 3), dtype=np.uint8))  # ~600 KB
+    streams = []
+
+    class Counted(io.BytesIO):
+        def read(self, size=-1):
+            chunk = super().read(size)
+            self.consumed = getattr(self, "consumed", 0) + len(chunk)
+            return chunk
+
+    def stream():
+        streams.append(Counted(blob))
+        return streams[-1]
+
+    entries = [data._Entry(None, "red", f"{index}.png", stream) for index in range(3)]
+    assert data.common_size(entries)[0] == (512, 384)
+    assert len(streams) == 3 and all(s.consumed < 4096 for s in streams), [s.consumed for s in streams]
 
 
 def test_batch_norm_recalibration_uses_public_layers_and_finds_nested_ones():
@@ -146,13 +132,7 @@ def test_max_per_class_caps_training_images_only_in_a_folder(tmp_path):
 
 
 def test_max_per_class_caps_training_images_only_in_a_zip_with_splits(tmp_path):
-    rng = np.random.default_rng(0)
-    path = tmp_path / "images.zip"
-    with zipfile.ZipFile(path, "w") as archive:
-        for split in ("train", "test"):
-            for class_name in ("red", "green"):
-                for index in range(12):
-                    archive.writestr(f"{split}/{class_name}/{index}.png", encode(image(class_name, rng)))
+    path = make_zip(tmp_path / "images.zip", per_class=12, splits=("train", "test"))
     parts = data.load(str(path), max_per_class=4, seed=0)
     assert [a + b for a, b in zip(_counts(parts["train"]), _counts(parts["validation"]))] == [4, 4]
     assert _counts(parts["test"]) == [12, 12]
