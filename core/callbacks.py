@@ -120,11 +120,10 @@ class RunHistory(keras.callbacks.Callback):
             self.records = json.loads(self.path.read_text()) if self.path.is_file() else []
         except (OSError, json.JSONDecodeError):
             self.records = []
-        self.first_epoch = None
+        self.earlier = None  # the records of the epochs before this fit's first one
 
     def on_epoch_begin(self, epoch, logs=None):
-        if self.first_epoch is None:  # where BackupAndRestore (or initial_epoch) starts this fit
-            self.first_epoch = epoch
+        if self.earlier is None:  # where BackupAndRestore (or initial_epoch) starts this fit
             self.records = [record for record in self.records if record["epoch"] < epoch]
             self.earlier = list(self.records)
 
@@ -138,7 +137,7 @@ class RunHistory(keras.callbacks.Callback):
         os.replace(temporary, self.path)
 
     def on_train_end(self, logs=None):
-        earlier = getattr(self, "earlier", [])
+        earlier = self.earlier or []
         history = getattr(self.model, "history", None)
         if earlier and isinstance(history, keras.callbacks.History):
             current = history.history
@@ -149,8 +148,9 @@ class RunHistory(keras.callbacks.Callback):
                 offset = earlier[-1]["logs"]["elapsed_s"]
                 history.history["elapsed_s"][len(earlier):] = [value + offset for value in current["elapsed_s"]]
             history.epoch = [record["epoch"] for record in earlier] + list(history.epoch)
-        if self.path.is_file():
-            self.path.unlink()
+        self.path.unlink(missing_ok=True)
+
+
 class EvaluateEachEpoch(keras.callbacks.Callback):
     """Evaluates the model on an extra dataset at every epoch end and logs `<prefix><metric>`.
 

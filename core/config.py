@@ -112,6 +112,11 @@ def data_digest(paths) -> str:
     return sha.hexdigest()[:12]
 
 
+def public_fields(config_class) -> list:
+    """The dataclass fields a user sets (flags, `--set`, config files): not private (`_name`), not init=False."""
+    return [field for field in dataclasses.fields(config_class) if field.init and not field.name.startswith("_")]
+
+
 def to_dict(config) -> dict:
     """Returns the config as a JSON-friendly dict (paths become strings); private fields are left out."""
     return {key: (str(value) if isinstance(value, Path) else value)
@@ -132,7 +137,7 @@ def load(config_class, path):
         raise UserError(f"{path}: config file not found") from None
     except json.JSONDecodeError as error:
         raise UserError(f"{path}: not valid JSON ({error})") from None
-    known = {field.name for field in dataclasses.fields(config_class) if not field.name.startswith("_")}
+    known = {field.name for field in public_fields(config_class)}
     unknown = sorted(set(values) - known)
     if unknown:
         raise UserError(f"{path}: unknown config fields {unknown}; known fields are {sorted(known)}")
@@ -155,17 +160,16 @@ def flag_name(field_name: str) -> str:
     return "--" + field_name.replace("_", "-")
 
 
-def check_finite(config_class, values: dict, *, label=None) -> None:
+def check_finite(config_class, values: dict, *, label: str | None = None) -> None:
     """A `UserError` naming the flag for a float field of `config_class` given nan or inf.
 
-    `label(field, value)` names the value in the message (default: `--flag-name value`).
+    `label` names the value in the message (default: `--flag-name value`).
     """
     hints = typing.get_type_hints(config_class)
     for key, value in values.items():
         if key in hints and flag_type(hints[key]) is float and isinstance(value, (int, float)) \
                 and not isinstance(value, bool) and not math.isfinite(value):
-            named = label(key, value) if label else f"{flag_name(key)} {value}"
-            raise UserError(f"{named}: must be a finite number")
+            raise UserError(f"{label or f'{flag_name(key)} {value}'}: must be a finite number")
 
 
 def flag_type(annotation):
@@ -175,7 +179,8 @@ def flag_type(annotation):
     return annotation
 
 
-def _bool(text: str) -> bool:
+def parse_bool(text: str) -> bool:
+    """`1/true/yes/on` or `0/false/no/off` (any case); a ValueError otherwise."""
     lowered = text.strip().lower()
     if lowered in ("1", "true", "yes", "on"):
         return True
@@ -189,16 +194,15 @@ def parse_override(config_class, item: str) -> tuple[str, object]:
     values of the wrong type and non-finite floats."""
     key, _, value = item.partition("=")
     hints = typing.get_type_hints(config_class)
-    fields = [field.name for field in dataclasses.fields(config_class)
-              if field.init and not field.name.startswith("_")]
+    fields = [field.name for field in public_fields(config_class)]
     if key not in fields:
         raise UserError(f"--set {item}: unknown field {key!r}; fields are {', '.join(fields)}")
     kind = flag_type(hints[key])
     try:
-        converted = _bool(value) if kind is bool else kind(value)
+        converted = parse_bool(value) if kind is bool else kind(value)
     except ValueError:
         raise UserError(f"--set {item}: {value!r} is not a valid {kind.__name__}") from None
-    check_finite(config_class, {key: converted}, label=lambda *_: f"--set {item}")
+    check_finite(config_class, {key: converted}, label=f"--set {item}")
     return key, converted
 
 
@@ -213,9 +217,7 @@ def add_arguments(parser: argparse.ArgumentParser, config_class) -> None:
     `from_arguments` can tell a flag given explicitly from a default.
     """
     hints = typing.get_type_hints(config_class)
-    for field in dataclasses.fields(config_class):
-        if field.name.startswith("_") or not field.init:
-            continue
+    for field in public_fields(config_class):
         flag = flag_name(field.name)
         kind = flag_type(hints[field.name])
         default = field.default if field.default is not dataclasses.MISSING else field.default_factory()
@@ -237,7 +239,7 @@ def from_arguments(config_class, arguments: argparse.Namespace):
     Flags not given take the field defaults (or the preset's values); flags given always win. Float flags
     must be finite (a `UserError` naming the flag, before the config's own checks).
     """
-    names = {field.name for field in dataclasses.fields(config_class)}
+    names = {field.name for field in public_fields(config_class)}
     config = build(config_class, **{key: value for key, value in vars(arguments).items() if key in names})
     if hasattr(config, "validate"):
         config.validate()

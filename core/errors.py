@@ -17,7 +17,7 @@ class UserError(Exception):
 
 def one_line(message) -> str:
     """`message` on one line: line breaks (e.g. from a quoted CSV value) become spaces."""
-    return " ".join(str(message).split("\n")).replace("\r", " ")
+    return str(message).replace("\n", " ").replace("\r", " ")
 
 
 def exit_on_user_error(main):

@@ -34,36 +34,19 @@ TASKS = {"anomaly": ("anomaly.config", "AnomalyConfig", "anomaly.tuning"),
 TUNERS = ("random", "hyperband", "bayesian")
 
 
-def _value(text: str):
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
-
-
 def _fixed_value(item: str, hp):
-    """`--hp NAME=VALUE`'s value, typed like the hyper-parameter (its choices' type, int, float or bool);
-    a UserError naming the item for a value of another type or a non-finite number."""
+    """`--hp NAME=VALUE`'s value, typed like the hyper-parameter (a Float's float, else its default's type:
+    an Int's int, a Boolean's bool, a Choice's values' type); a UserError naming the item for a value of
+    another type or a non-finite number."""
     import math
 
+    import keras_tuner as kt
+
     _, _, text = item.partition("=")
-    kind = {"Boolean": bool, "Int": int, "Float": float}.get(type(hp).__name__)
-    if kind is None:  # Choice (its values' type; ints and floats mixed: float), Fixed, others
-        values = list(getattr(hp, "values", None) or [getattr(hp, "value", _value(text))])
-        kinds = {type(value) for value in values}
-        kind = float if kinds == {int, float} else type(values[0])
+    kind = float if isinstance(hp, kt.engine.hyperparameters.Float) else type(hp.default)
     try:
-        if kind is bool:
-            value = {"true": True, "1": True, "false": False, "0": False}[text.strip().lower()]
-        elif kind is int:
-            value = int(text)
-        elif kind is float:
-            value = float(text)
-        else:
-            value = kind(text)
-    except (KeyError, ValueError):
+        value = core_config.parse_bool(text) if kind is bool else kind(text)
+    except ValueError:
         raise UserError(f"--hp {item}: {text!r} is not a valid {kind.__name__} (like {hp.name}'s values)") from None
     if isinstance(value, float) and not math.isfinite(value):
         raise UserError(f"--hp {item}: must be a finite number")
@@ -73,17 +56,12 @@ def _fixed_value(item: str, hp):
 def check_trial_config(hypermodel, hyperparameters, items: list[str], config_class, task: str) -> None:
     """The configuration a trial gets with the `--hp` values (the search space's defaults for the rest),
     checked before any trial: finite floats, the config's `validate()` and a registered model name."""
-    import dataclasses as dc
     import importlib
 
-    import keras_tuner as kt
-
-    hp = kt.HyperParameters()
-    hp.merge(hyperparameters)
-    config = hypermodel.config_for(hp)
+    config = hypermodel.config_for(hyperparameters.copy())  # a copy: config_for registers the whole space
     named = f"--hp {', '.join(items)}: " if items else ""
     try:
-        core_config.check_finite(config_class, dc.asdict(config))
+        core_config.check_finite(config_class, dataclasses.asdict(config))
         if hasattr(config, "validate"):
             config.validate()
         if hasattr(config, "model"):
@@ -133,9 +111,8 @@ def main(argv=None) -> int:
 
     tuning = importlib.import_module(tuning_module).TUNING
     space = kt.HyperParameters()
-    tuning.search_space(space)
+    tuned = sorted(set(tuning.search_space(space)) & set(overrides))  # config fields the trials set
     definitions = {hp.name: hp for hp in space.space}
-    tuned = sorted(set(tuning.search_space(kt.HyperParameters())) & set(overrides))
     if tuned:  # the trial's hyper-parameter would silently replace the --set value
         raise UserError(f"--set {', '.join(tuned)}: tuned by the {arguments.task} search space, so --set would be "
                         f"ignored; fix it with --hp {tuned[0]}=VALUE instead")

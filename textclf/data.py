@@ -126,7 +126,7 @@ def load_csv(path, *, class_names: list[str] | None = None, min_classes: int = 2
         labels = []
         for line, row in body:
             value = row[0].strip()
-            if not _INTEGER.fullmatch(value.lstrip("+")) or not 1 <= int(value) <= len(names):
+            if not _INTEGER.fullmatch(value) or not 1 <= int(value) <= len(names):
                 raise UserError(f"{path}: line {line}: class {value!r} is not in 1..{len(names)} "
                                 f"({', '.join(names)})")
             labels.append(int(value) - 1)

@@ -95,6 +95,7 @@ def test_real_ag_news_subset_loads():
     ("label,text\n1,a\n--1,b\n", "line 3: label '--1' looks like a number"),
     ('"1","t","d"\n"\u00b2","t","d"\n', "line 2: class '\u00b2' is not in 1..4"),
     ('"1","t","d"\n"--1","t","d"\n', "line 2: class '--1' is not in 1..4"),
+    ('"1","t","d"\n"++1","t","d"\n', "line 2: class '++1' is not in 1..4"),
     ("label,text\na,x\n,y\n", "line 3: the label is empty"),
     ('label,text\na,"two\nlines"\n\nb,x,y\n', "line 5: 3 columns"),  # lines count quoted breaks and blanks
 ])
