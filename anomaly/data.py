@@ -89,14 +89,15 @@ def _index_of(timestamps: np.ndarray, moment: np.datetime64, inside_from: str) -
 # CSV files
 
 
-def load_csv(path, *, timestamp_column: str = "timestamp", value_column: str = "value",
+def load_csv(path, *, timestamp_column: str = "timestamp", value_column: str | list[str] = "value",
              interpolate: bool = False, strict: bool = True, name: str | None = None) -> Series:
     """Reads and validates a `timestamp,value` CSV (NAB's format; other column names by argument).
 
     Args:
         path: the CSV file.
         timestamp_column: the column of timestamps (any format pandas parses).
-        value_column: the column of numeric values.
+        value_column: the column of numeric values, or a list of them (a multivariate series: values
+            `[points, columns]`).
         interpolate: fill empty values by linear interpolation in time instead of refusing them.
         strict: refuse repeated or out-of-order timestamps and constant series. NAB's corpus has all
             three on purpose (timestamps repeat at daylight-saving changes, `art_flatline.csv` is
@@ -119,7 +120,8 @@ def load_csv(path, *, timestamp_column: str = "timestamp", value_column: str = "
         raise UserError(f"{path}: not a readable CSV file ({str(error).strip()})") from None
     except pd.errors.EmptyDataError:
         raise UserError(f"{path}: file is empty") from None
-    for column in (timestamp_column, value_column):
+    columns = [value_column] if isinstance(value_column, str) else list(value_column)
+    for column in (timestamp_column, *columns):
         if column not in frame.columns:
             raise UserError(f"{path}: no {column!r} column; the columns are {list(frame.columns)}")
     if frame.empty:
@@ -140,23 +142,6 @@ def load_csv(path, *, timestamp_column: str = "timestamp", value_column: str = "
         raise UserError(f"{path}: line {line(bad[0])}: cannot parse timestamp "
                         f"{frame[timestamp_column].iloc[bad[0]]!r} ({len(bad)} such rows)")
 
-    text = frame[value_column].str.strip()
-    values = pd.to_numeric(text, errors="coerce")
-    missing = (text == "") | text.str.lower().isin(["nan", "na", "null", "none"])
-    non_numeric = np.flatnonzero((values.isna() & ~missing).to_numpy())
-    if len(non_numeric):
-        raise UserError(f"{path}: line {line(non_numeric[0])}: {value_column!r} is not a number: "
-                        f"{text.iloc[non_numeric[0]]!r} ({len(non_numeric)} such rows)")
-
-    # float32 (what the models compute in) overflows past 3.4e38; inf and such values are refused here
-    # rather than becoming NaN errors that no threshold flags.
-    with np.errstate(invalid="ignore"):
-        too_large = np.flatnonzero((~np.isfinite(values) & ~missing.to_numpy() & values.notna().to_numpy())
-                                   | (np.abs(values.to_numpy()) > np.finfo(np.float32).max))
-    if len(too_large):
-        raise UserError(f"{path}: line {line(too_large[0])}: {value_column!r} is {text.iloc[too_large[0]]!r}: "
-                        f"not a finite number within float32 range (±3.4e38) ({len(too_large)} such rows)")
-
     stamps = timestamps.to_numpy(dtype="datetime64[ns]")
     steps = np.diff(stamps)
     duplicate = np.flatnonzero(steps == np.timedelta64(0, "ns"))
@@ -171,22 +156,38 @@ def load_csv(path, *, timestamp_column: str = "timestamp", value_column: str = "
                         f"({frame[timestamp_column].iloc[i + 1]}) comes before line {line(i)} "
                         f"({frame[timestamp_column].iloc[i]}); sort the file by time")
 
-    values = values.to_numpy(dtype=np.float64)
-    gaps = np.flatnonzero(np.isnan(values))
-    if len(gaps):
-        if not interpolate:
-            raise UserError(f"{path}: {len(gaps)} empty or NaN values (first at line {line(gaps[0])}); "
-                            "fill them or pass --interpolate to interpolate linearly")
-        if len(gaps) == len(values):
-            raise UserError(f"{path}: every value is empty")
-        series = pd.Series(values, index=pd.DatetimeIndex(stamps))
-        method = "time" if strict else "linear"
-        values = series.interpolate(method=method, limit_direction="both").to_numpy()
+    def parse(column: str) -> np.ndarray:
+        text = frame[column].str.strip()
+        values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
+        missing = ((text == "") | text.str.lower().isin(["nan", "na", "null", "none"])).to_numpy()
+        non_numeric = np.flatnonzero(np.isnan(values) & ~missing)
+        if len(non_numeric):
+            raise UserError(f"{path}: line {line(non_numeric[0])}: {column!r} is not a number: "
+                            f"{text.iloc[non_numeric[0]]!r} ({len(non_numeric)} such rows)")
+        # float32 (what the models compute in) overflows past 3.4e38: such values and inf are refused
+        # here rather than becoming NaN errors that no threshold flags.
+        with np.errstate(invalid="ignore"):
+            too_large = np.flatnonzero(np.abs(values) > np.finfo(np.float32).max)
+        if len(too_large):
+            raise UserError(f"{path}: line {line(too_large[0])}: {column!r} is {text.iloc[too_large[0]]!r}: "
+                            f"not a finite number within float32 range (±3.4e38) ({len(too_large)} such rows)")
+        gaps = np.flatnonzero(np.isnan(values))
+        if len(gaps):
+            if not interpolate:
+                raise UserError(f"{path}: {column!r}: {len(gaps)} empty or NaN values (first at line "
+                                f"{line(gaps[0])}); fill them or pass --interpolate to interpolate linearly")
+            if len(gaps) == len(values):
+                raise UserError(f"{path}: every value of {column!r} is empty")
+            values = pd.Series(values, index=pd.DatetimeIndex(stamps)).interpolate(
+                method="time" if strict else "linear", limit_direction="both").to_numpy()
+        if strict and np.nanstd(values) == 0.0:
+            raise UserError(f"{path}: {column!r} is constant ({values[0]:g}): zero variance, "
+                            "nothing to learn from")
+        return values
 
-    if strict and np.nanstd(values) == 0.0:
-        raise UserError(f"{path}: {value_column!r} is constant ({values[0]:g}): zero variance, "
-                        "nothing to learn from")
-    return Series(name=name or path.name, timestamps=stamps, values=values, windows=[], source=str(path))
+    values = np.stack([parse(column) for column in columns], axis=1) if len(columns) > 1 else parse(columns[0])
+    return Series(name=name or path.name, timestamps=stamps, values=values, windows=[], source=str(path),
+                  columns=columns)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -345,12 +346,8 @@ def load_series(config) -> Series:
         if "" in columns or len(set(columns)) < len(columns):
             raise UserError(f"--value-column {config.value_column!r}: give distinct column names separated "
                             "by commas")
-        parts = [load_csv(config.csv, timestamp_column=config.timestamp_column, value_column=column,
-                          interpolate=config.interpolate) for column in columns]
-        series = parts[0]
-        if len(parts) > 1:  # multivariate: one timestamp, several values per row
-            series.values = np.stack([part.values for part in parts], axis=1)
-            series.columns = columns
+        series = load_csv(config.csv, timestamp_column=config.timestamp_column, value_column=columns,
+                          interpolate=config.interpolate)
         if config.labels:
             key = config.labels_key or "/".join(Path(config.csv).resolve().parts[-2:])
             series.windows = load_windows(config.labels, key, series)

@@ -35,13 +35,16 @@ class WindowDetector:
         minimum = tf.constant(self.scaling.minimum, tf.float32)
         value_range = tf.constant(self.scaling.maximum - self.scaling.minimum, tf.float32)
         threshold = tf.constant(self.threshold, tf.float32)
-        scaled = (windows - minimum) / value_range
+        # A window with NaN, inf or a float32 overflow is an anomaly (error inf, score 1.0), never a NaN
+        # score that no threshold flags; the model sees it with those values zeroed.
+        finite = tf.reduce_all(tf.math.is_finite(windows), axis=-1)
+        scaled = (tf.where(tf.math.is_finite(windows), windows, tf.zeros_like(windows)) - minimum) / value_range
         reconstructed = self.model(scaled, training=False)
-        error = tf.reduce_mean(tf.square(reconstructed - scaled), axis=-1)
+        error = tf.where(finite, tf.reduce_mean(tf.square(reconstructed - scaled), axis=-1), float("inf"))
         return {
             "reconstruction": reconstructed * value_range + minimum,
             "reconstruction_error": error,
-            "anomaly_score": error / (error + threshold),
+            "anomaly_score": tf.where(finite, error / (error + threshold), 1.0),
             "is_anomaly": error > threshold,
         }
 

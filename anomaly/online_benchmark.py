@@ -73,7 +73,8 @@ def ablation(settings: online.OnlineSettings, series: dict, errors: dict, profil
         print(f"  ablation {component}: {result['standard']:.1f}", flush=True)
 
     row("nothing (full detector)", settings)
-    row("anomaly likelihood (raw error)", dataclasses.replace(settings, likelihood=False, raw_scale=0.05))
+    row("anomaly likelihood (surprise = raw error / 0.05)",
+        dataclasses.replace(settings, likelihood=False, raw_scale=0.05))
     row("empirical tail cap", dataclasses.replace(settings, empirical_tail=False))
     row("spatial rule", dataclasses.replace(settings, spatial_tolerance=0.0))
     row("suppression", dataclasses.replace(settings, suppress_fraction=0.0))

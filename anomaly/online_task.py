@@ -56,7 +56,8 @@ def run(config: AnomalyConfig, series: data.Series) -> OnlineRunResult:
     flags = scores >= threshold
     held_out_from = online.initial_length(len(series), settings)
     parts = {"initial_fit": (0, held_out_from), "held_out": (held_out_from, len(series))}
-    metrics = {"detector": config.detector, "alert_threshold": threshold, **evaluate_parts(series, parts, flags)}
+    metrics = {"detector": config.detector, "alert_threshold": threshold, "held_out_from": held_out_from,
+               **evaluate_parts(series, parts, flags)}
 
     name = config.name or f"anomaly_{config.detector}"
     model = detector.models[settings.windows[-1]]
@@ -71,7 +72,7 @@ def run(config: AnomalyConfig, series: data.Series) -> OnlineRunResult:
             "series": plots.series_with_detections(series, parts, flags, f"{series.name}: labelled windows and alerts"),
             "anomaly_score": plots.score_with_threshold(series, parts, scores, threshold),
         },
-        extra={"columns": series.columns, "points": len(series), "held_out_from": held_out_from})
+        extra={"columns": series.columns, "points": len(series)})
     report.write_csv(report_dir / "scores.csv",
                      scores_frame(series.timestamps, series.columns, series.values, scores, flags))
     export = OnlineExport(detector, errors, series.values, threshold)

@@ -12,6 +12,7 @@ A file that cannot be read as its type (not UTF-8, invalid JSON or base64) is a 
 """
 
 import json
+import math
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -168,11 +169,15 @@ def model_message(error) -> str:
 
 
 def _plain(value):
+    """A JSON-ready value: bytes as text, arrays as lists, NaN and infinities as None (JSON has neither)."""
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="replace")
     if isinstance(value, np.ndarray):
-        return [_plain(v) for v in value] if value.dtype == object else value.tolist()
-    return value.item() if isinstance(value, np.generic) else value
+        if value.dtype == object or (value.dtype.kind == "f" and not np.isfinite(value).all()):
+            return [_plain(v) for v in value]
+        return value.tolist()
+    value = value.item() if isinstance(value, np.generic) else value
+    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 def rest_url(url: str, model_name: str, version: int | None) -> str:

@@ -50,9 +50,7 @@ def main(argv=None) -> int:
                         "(train one with scripts/train_anomaly.py)")
     description = json.loads((folder / SERVING_FILE).read_text())
     context, columns = description["context"], description["columns"]
-    parts = [data.load_csv(arguments.csv, timestamp_column=arguments.timestamp_column, value_column=column)
-             for column in columns]
-    series = parts[0]
+    series = data.load_csv(arguments.csv, timestamp_column=arguments.timestamp_column, value_column=columns)
     if len(series) < context:
         raise UserError(f"{arguments.csv}: {len(series)} rows; the detector scores a point from the {context} "
                         f"points up to it, so it needs at least {context} rows")
@@ -68,8 +66,6 @@ def main(argv=None) -> int:
     from anomaly.online_export import contexts
     from anomaly.online_task import scores_frame
 
-    if not description["univariate"]:
-        series.values, series.columns = np.stack([part.values for part in parts], axis=1), columns
     loaded, _ = client.load(arguments.model_dir, arguments.version)  # tensorflow_text-safe loading
     function = loaded.signatures[description["signature"]]
     requests = contexts(series.values, context)

@@ -58,7 +58,7 @@ def main(argv=None) -> int:
             answer = client.predict_local(loaded, signature, inputs)
         except UserError as error:
             raise UserError(f"--input {arguments.input}: {error}") from None
-    print(json.dumps(answer))
+    print(json.dumps(answer, allow_nan=False))  # core.client answers null for NaN and infinities
     return 0
 
 

@@ -50,9 +50,8 @@ def main(argv=None) -> int:
         print(_summary("test part", result.metrics["test"]))
     else:
         result = online_task.run(config, series)
-        held_out = result.metrics["held_out"]
-        points = sum(map(sum, held_out["points"]["confusion_matrix"]))
-        print(_summary(f"held-out part (the {points} points after the initial fit)", held_out))
+        print(_summary(f"held-out part (the {len(series) - result.metrics['held_out_from']} points after the "
+                       "initial fit)", result.metrics["held_out"]))
     distribute.print_outcome(config, result)
     return 0
 

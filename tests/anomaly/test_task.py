@@ -123,3 +123,22 @@ def test_warmup_requests_replay_and_predict_script_runs_locally(short_run, tmp_p
     predictions = json.loads(out)["predictions"]
     np.testing.assert_allclose([row["anomaly_score"] for row in predictions],
                                result.detector.predict(windows[:3])["anomaly_score"], atol=1e-5)
+
+
+def test_non_finite_windows_are_anomalies_and_predict_prints_valid_json(short_run, tmp_path, capsys):
+    from tests.conftest import run_script
+
+    config, result = short_run
+    windows = np.full((4, config.window), 50.0)
+    windows[0, -1], windows[1, 3], windows[2, 0] = np.inf, np.nan, 1e39  # 1e39 overflows float32: inf
+    answer = result.detector.predict(windows)
+    np.testing.assert_array_equal(answer["anomaly_score"][:3], [1.0, 1.0, 1.0])
+    assert answer["is_anomaly"][:3].all() and 0 <= answer["anomaly_score"][3] < 1
+    rows = "\n".join(",".join(["50"] * (config.window - 1) + [value]) for value in ("inf", "nan", "50"))
+    (tmp_path / "windows.csv").write_text(rows)
+    code, out, err = run_script("predict", ["--model-dir", str(result.export_dir.parent),
+                                            "--input", str(tmp_path / "windows.csv")], capsys)
+    assert code in (0, None), err
+    predictions = json.loads(out)["predictions"]  # strict JSON: no NaN or Infinity literals
+    assert [row["anomaly_score"] for row in predictions][:2] == [1.0, 1.0]
+    assert predictions[0]["reconstruction_error"] is None  # inf has no JSON form: null

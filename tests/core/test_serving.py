@@ -129,7 +129,8 @@ def test_unreachable_server_is_a_clear_error(exported, tmp_path, capsys):
 
 
 @pytest.mark.skipif(shutil.which("tensorflow_model_server") is None,
-                    reason="tensorflow_model_server is not on PATH (not installable from this workplace's registries)")
+                    reason="tensorflow_model_server is not on PATH: install TensorFlow Serving's "
+                           "tensorflow-model-server package to run a real server")
 def test_real_tensorflow_model_server_answers_like_local(exported, tmp_path, capsys):
     import socket
     import subprocess
