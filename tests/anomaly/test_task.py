@@ -125,6 +125,7 @@ def test_warmup_requests_replay_and_predict_script_runs_locally(short_run, tmp_p
                                result.detector.predict(windows[:3])["anomaly_score"], atol=1e-5)
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")  # 1e39 -> float32, on purpose
 def test_non_finite_windows_are_anomalies_and_predict_prints_valid_json(short_run, tmp_path, capsys):
     from tests.conftest import run_script
 
