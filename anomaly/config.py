@@ -48,6 +48,9 @@ class AnomalyConfig(RunOptions):
     batch_size: int = field(default=64, metadata={"help": "windows per batch"})
     learning_rate: float = field(default=1e-3, metadata={"help": "Adam learning rate"})
     patience: int = field(default=5, metadata={"help": "early-stopping patience in epochs"})
+    reduce_lr_patience: int = field(default=2, metadata={
+        "help": "epochs without improvement before the learning rate is halved (0: never); below --patience, "
+                "so that the lower rate trains before early stopping"})
     # Detection.
     threshold: str = field(default="percentile", metadata={
         "help": "threshold on training errors", "choices": scoring.THRESHOLD_METHODS})
@@ -73,6 +76,11 @@ class AnomalyConfig(RunOptions):
                             "(the rest is the test part)")
         if self.epochs < 1 or self.batch_size < 1 or self.learning_rate <= 0:
             raise UserError("--epochs, --batch-size and --learning-rate must be positive")
+        if self.patience < 0 or self.reduce_lr_patience < 0:
+            raise UserError("--patience and --reduce-lr-patience must be >= 0")
+        if self.patience and self.reduce_lr_patience >= self.patience:
+            raise UserError(f"--reduce-lr-patience ({self.reduce_lr_patience}) must be below --patience "
+                            f"({self.patience}): otherwise early stopping ends the run when the rate is lowered")
         from anomaly.presets import ONLINE_DETECTORS  # dataclasses only: TensorFlow is not loaded yet
 
         if self.detector != "window" and self.detector not in ONLINE_DETECTORS:

@@ -10,15 +10,12 @@ points): each of those points is scored before the detector learns from it.
 """
 
 import dataclasses
-import os
-import time
 from pathlib import Path
 
-import keras
 import numpy as np
 import pandas as pd
 
-from core import config as core_config, report
+from core import report, runner
 from anomaly import data, online, plots
 from anomaly.config import AnomalyConfig
 from anomaly.online_export import OnlineExport
@@ -44,42 +41,86 @@ def scores_frame(timestamps, columns: list[str], values, scores, flags) -> pd.Da
     return frame
 
 
-def run(config: AnomalyConfig, series: data.Series) -> OnlineRunResult:
-    """Scores `series` online, reports and exports; returns where things went."""
-    started = time.perf_counter()
-    keras.utils.set_random_seed(config.seed)
-    settings = online.ONLINE_DETECTORS[config.detector]
-    detector = online.OnlineDetector(settings, seed=config.seed)
-    errors = detector.errors(series.values)
-    scores = detector.post_process(errors, series.values)
-    threshold = config.alert_threshold if config.alert_threshold is not None else online.ALERT_THRESHOLD
-    flags = scores >= threshold
-    held_out_from = online.initial_length(len(series), settings)
-    parts = {"initial_fit": (0, held_out_from), "held_out": (held_out_from, len(series))}
-    metrics = {"detector": config.detector, "alert_threshold": threshold, "held_out_from": held_out_from,
-               **evaluate_parts(series, parts, flags)}
+@dataclasses.dataclass
+class Scored:
+    """What the online detector learnt and found on one series."""
 
-    name = config.name or f"anomaly_{config.detector}"
-    model = detector.models[settings.windows[-1]]
-    report_dir = report.write_report(
-        Path(config.reports_dir) / name / time.strftime("%Y%m%d-%H%M%S") / f"{os.getpid()}",
-        title=f"Online anomaly detection: {config.detector} on {series.name}",
-        config={**core_config.to_dict(config), "detector_settings": dataclasses.asdict(settings)},
-        metrics=metrics, seed=config.seed, wall_time_s=time.perf_counter() - started, model=model,
-        sections=[("Detector", online.OnlineDetector.__doc__.split("Example:")[0].strip()),
-                  ("How to read the metrics", _HOW_TO_READ)],
-        figures={
-            "series": plots.series_with_detections(series, parts, flags, f"{series.name}: labelled windows and alerts"),
-            "anomaly_score": plots.score_with_threshold(series, parts, scores, threshold),
-        },
-        extra={"columns": series.columns, "points": len(series)})
-    report.write_csv(report_dir / "scores.csv",
-                     scores_frame(series.timestamps, series.columns, series.values, scores, flags))
-    export = OnlineExport(detector, errors, series.values, threshold)
-    (report_dir / SERVING_FILE).write_text(report.to_json(export.describe(series.columns)))
-    export_dir = export.export(Path(config.output_dir) / name, extra_files=report.report_files(report_dir))
-    return OnlineRunResult(export_dir=export_dir, report_dir=report_dir, metrics=metrics, model=model,
-                           scores=scores, flags=flags)
+    detector: online.OnlineDetector
+    settings: online.OnlineSettings
+    errors: np.ndarray
+    scores: np.ndarray
+    flags: np.ndarray
+    threshold: float
+    parts: dict[str, tuple[int, int]]
+    export: OnlineExport  # the state at the last point, for TF Serving
+
+    @property
+    def model(self):
+        return self.detector.models[self.settings.windows[-1]]
+
+
+class OnlineTask(runner.Task):
+    """The online detector's own steps; its data is one `data.Series`. It builds its Keras models itself as
+    points arrive (one device, no strategy scope); `core.runner` seeds it, reports and exports."""
+
+    name = "anomaly_online"
+
+    def export_name(self, config) -> str:
+        return config.name or f"anomaly_{config.detector}"
+
+    def prepare(self, config: AnomalyConfig) -> data.Series:
+        return data.prepare(config)[0]
+
+    def build_model(self, config, series, batch_size):
+        return None  # OnlineDetector builds and refits its autoencoders while it scores
+
+    def fit(self, config, series, model, *, state_dir, batch_size, callbacks, epochs, initial_epoch) -> Scored:
+        settings = online.ONLINE_DETECTORS[config.detector]
+        detector = online.OnlineDetector(settings, seed=config.seed)
+        errors = detector.errors(series.values)
+        scores = detector.post_process(errors, series.values)
+        threshold = config.alert_threshold if config.alert_threshold is not None else online.ALERT_THRESHOLD
+        held_out_from = online.initial_length(len(series), settings)
+        return Scored(detector, settings, errors, scores, scores >= threshold, threshold,
+                      {"initial_fit": (0, held_out_from), "held_out": (held_out_from, len(series))},
+                      OnlineExport(detector, errors, series.values, threshold))
+
+    def evaluate(self, config, series, scored) -> dict:
+        return {"detector": config.detector, "alert_threshold": scored.threshold,
+                "held_out_from": scored.parts["held_out"][0], **evaluate_parts(series, scored.parts, scored.flags)}
+
+    def report(self, config, series, scored, metrics) -> runner.ReportContent:
+        return runner.ReportContent(
+            title=f"Online anomaly detection: {config.detector} on {series.name}", model=scored.model,
+            sections=[("Detector", online.OnlineDetector.__doc__.split("Example:")[0].strip()),
+                      ("Detector settings", ", ".join(f"`{key}` {value}" for key, value
+                                                      in dataclasses.asdict(scored.settings).items())),
+                      ("How to read the metrics", _HOW_TO_READ)],
+            figures={
+                "series": plots.series_with_detections(series, scored.parts, scored.flags,
+                                                       f"{series.name}: labelled windows and alerts"),
+                "anomaly_score": plots.score_with_threshold(series, scored.parts, scored.scores, scored.threshold),
+            },
+            extra={"columns": series.columns, "points": len(series),
+                   "detector_settings": dataclasses.asdict(scored.settings)},
+            tables={"scores.csv": scores_frame(series.timestamps, series.columns, series.values, scored.scores,
+                                               scored.flags)},
+            texts={SERVING_FILE: report.to_json(scored.export.describe(series.columns))})
+
+    def export(self, scored, model_dir, extra_files=None) -> Path:
+        return scored.export.export(model_dir, extra_files=extra_files)
+
+    def result(self, scored, export_dir, report_dir, metrics) -> OnlineRunResult:
+        return OnlineRunResult(export_dir=export_dir, report_dir=report_dir, metrics=metrics, model=scored.model,
+                               scores=scored.scores, flags=scored.flags)
+
+
+TASK = OnlineTask()
+
+
+def run(config: AnomalyConfig, series: data.Series) -> OnlineRunResult:
+    """Scores `series` online, reports and exports (`core.runner.run`); returns where things went."""
+    return runner.run(TASK, config, series)
 
 
 _HOW_TO_READ = (

@@ -5,15 +5,12 @@
 """
 
 import dataclasses
-import os
-import tempfile
-import time
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from core import callbacks, config as core_config, distribute, plots as core_plots, report
+from core import callbacks as core_callbacks, optimizers, plots as core_plots, report, runner
 from anomaly import data, evaluation, models, nab, plots, scoring
 from anomaly.config import AnomalyConfig
 from anomaly.detector import WindowDetector
@@ -53,14 +50,6 @@ def evaluate_parts(series: data.Series, parts: dict[str, tuple[int, int]], flags
 
 
 @dataclasses.dataclass
-class Fitted:
-    model: keras.Model
-    scaling: data.MinMaxScaling
-    history: dict
-    run_dir: Path
-
-
-@dataclasses.dataclass
 class Detection:
     detector: WindowDetector
     threshold: float
@@ -71,34 +60,20 @@ class Detection:
     flags: np.ndarray
 
 
+@dataclasses.dataclass
+class Fitted:
+    model: keras.Model
+    scaling: data.MinMaxScaling
+    history: dict
+    run_dir: Path
+    detection: Detection | None = None  # set by evaluation
+
+
 def build_model(config: AnomalyConfig) -> keras.Model:
     """The registered autoencoder for `config.window`, compiled (Adam, mean squared error)."""
     model = models.build(config.model, input_dim=config.window, l2=config.l2)
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="mse")
+    model.compile(optimizer=optimizers.build("adam", config.learning_rate), loss="mse")
     return model
-
-
-def fit(config: AnomalyConfig, series: data.Series, split: data.Split, model: keras.Model | None = None,
-        extra_callbacks=(), epochs: int | None = None, initial_epoch: int = 0) -> Fitted:
-    """Scales with the training part, windows it and trains the autoencoder (validation for early stopping)."""
-    scaling = data.MinMaxScaling.fit(series.values[:split.train_end], series.source)
-    scaled = scaling.transform(series.values)
-    train_windows, _ = data.sliding_windows(scaled[:split.train_end], config.window, config.stride)
-    validation_windows, _ = data.sliding_windows(scaled[split.train_end:split.validation_end],
-                                                 config.window, config.stride)
-    strategy = distribute.get(config.strategy)
-    with strategy.scope():
-        model = model or build_model(config)
-    run_dir = config.state_dir()
-    if not distribute.is_chief():  # each worker keeps its own training state
-        run_dir = run_dir / f"task_{distribute.task_label().replace(' ', '_')}"
-    history = model.fit(
-        train_windows, train_windows, validation_data=(validation_windows, validation_windows),
-        epochs=epochs or config.epochs, initial_epoch=initial_epoch,
-        batch_size=distribute.global_batch_size(config.batch_size, strategy), shuffle=True,
-        verbose=config.verbose, callbacks=[*extra_callbacks, *callbacks.standard_callbacks(
-            run_dir, patience=config.patience, tensorboard=config.tensorboard)])
-    return Fitted(model, scaling, history.history, run_dir)
 
 
 def detect(config: AnomalyConfig, fitted: Fitted, series: data.Series, split: data.Split) -> Detection:
@@ -116,60 +91,93 @@ def detect(config: AnomalyConfig, fitted: Fitted, series: data.Series, split: da
                      errors, scoring.anomaly_score(errors, threshold), errors > threshold)
 
 
+class WindowTask(runner.Task):
+    """The window autoencoder's own steps (`--detector window`); its data is `(series, split)`.
+    `core.runner` seeds, scopes, keeps state, reports and exports."""
+
+    name = "anomaly"
+
+    def prepare(self, config: AnomalyConfig):
+        return data.prepare(config)
+
+    def build_model(self, config, prepared, batch_size):
+        return build_model(config)
+
+    def fit(self, config, prepared, model, *, state_dir, batch_size, callbacks, epochs, initial_epoch) -> Fitted:
+        """Scales with the training part, windows it and trains the autoencoder (validation for early
+        stopping)."""
+        series, split = prepared
+        scaling = data.MinMaxScaling.fit(series.values[:split.train_end], series.source)
+        scaled = scaling.transform(series.values)
+        train_windows, _ = data.sliding_windows(scaled[:split.train_end], config.window, config.stride)
+        validation_windows, _ = data.sliding_windows(scaled[split.train_end:split.validation_end],
+                                                     config.window, config.stride)
+        history = model.fit(
+            train_windows, train_windows, validation_data=(validation_windows, validation_windows),
+            epochs=epochs or config.epochs, initial_epoch=initial_epoch, batch_size=batch_size, shuffle=True,
+            verbose=config.verbose, callbacks=[*callbacks, *core_callbacks.standard_callbacks(
+                state_dir, patience=config.patience, reduce_lr_patience=config.reduce_lr_patience,
+                tensorboard=config.tensorboard)])
+        return Fitted(model, scaling, history.history, state_dir)
+
+    def evaluate(self, config, prepared, fitted) -> dict:
+        series, split = prepared
+        fitted.detection = found = detect(config, fitted, series, split)
+        return {"threshold": found.threshold, "epochs_trained": len(fitted.history["loss"]),
+                "final_train_loss": float(fitted.history["loss"][-1]),
+                "best_val_loss": float(min(fitted.history["val_loss"])),
+                **evaluate(series, split, found.flags)}
+
+    def report(self, config, prepared, fitted, metrics) -> runner.ReportContent:
+        series, split = prepared
+        found, model = fitted.detection, fitted.model
+        graph = report.model_graph(model, fitted.run_dir / "model_graph.png")
+        return runner.ReportContent(
+            title=f"Anomaly detection: {config.export_name} on {series.name}", model=model,
+            sections=_sections(series, split, model, config),
+            figures={
+                "loss": core_plots.training_curves(fitted.history, "loss", "Reconstruction loss (MSE)"),
+                "series": plots.series_with_detections(series, split.parts, found.flags,
+                                                       f"{series.name}: labelled windows and detections"),
+                "anomaly_score": plots.score_with_threshold(series, split.parts, found.scores),
+                "confusion_matrix": core_plots.confusion_matrix(
+                    np.array(metrics["test"]["points"]["confusion_matrix"]), ["normal", "anomaly"],
+                    "Test part, per point"),
+                "error_histogram": core_plots.histogram(found.window_errors[found.in_train],
+                                                        threshold=found.threshold,
+                                                        title="Training-window reconstruction errors",
+                                                        xlabel="mean squared error (scaled units)"),
+            },
+            images={"model_graph": graph} if graph else None,
+            extra={"data": data.describe(series),
+                   "split": {part: list(bounds) for part, bounds in split.parts.items()}})
+
+    def export(self, fitted, model_dir, extra_files=None) -> Path:
+        return fitted.detection.detector.export(model_dir, extra_files=extra_files)
+
+    def result(self, fitted, export_dir, report_dir, metrics) -> RunResult:
+        return RunResult(export_dir=export_dir, report_dir=report_dir, metrics=metrics, model=fitted.model,
+                         detector=fitted.detection.detector)
+
+
+TASK = WindowTask()
+
+
+def fit(config: AnomalyConfig, series: data.Series, split: data.Split, model: keras.Model | None = None,
+        extra_callbacks=(), epochs: int | None = None, initial_epoch: int = 0) -> Fitted:
+    """Trains the window autoencoder through `core.runner` (seeded, in the strategy scope)."""
+    return runner.train(TASK, config, (series, split), model=model, callbacks=extra_callbacks, epochs=epochs,
+                        initial_epoch=initial_epoch)
+
+
 def run(config: AnomalyConfig, prepared: tuple[data.Series, data.Split] | None = None) -> RunResult:
-    """Trains, evaluates, reports and exports; returns where things went.
+    """Trains, evaluates, reports and exports (`core.runner.run`); returns where things went.
 
     Args:
         config: the run's settings.
         prepared: `data.prepare(config)`'s result when the caller already validated the data.
     """
-    started = time.perf_counter()
-    keras.utils.set_random_seed(config.seed)
-    series, split = prepared or data.prepare(config)
-    fitted = fit(config, series, split)
-    found = detect(config, fitted, series, split)
-    model, run_dir = fitted.model, fitted.run_dir
-    threshold, flags, scores, window_errors, in_train = (found.threshold, found.flags, found.scores,
-                                                         found.window_errors, found.in_train)
-    detector = found.detector
-
-    metrics = {"threshold": threshold, "epochs_trained": len(fitted.history["loss"]),
-               "final_train_loss": float(fitted.history["loss"][-1]),
-               "best_val_loss": float(min(fitted.history["val_loss"])),
-               **evaluate(series, split, flags)}
-
-    if not distribute.is_chief():  # multi-worker: only the chief writes; the others take part in saving
-        with tempfile.TemporaryDirectory() as folder:
-            detector.export(Path(folder) / config.export_name)
-        return RunResult(export_dir=None, report_dir=None, metrics=metrics, model=model, detector=detector)
-
-    # Report, then export with the report beside it.
-    wall_time = time.perf_counter() - started
-    name = config.export_name
-    graph = report.model_graph(model, run_dir / "model_graph.png")
-    report_dir = report.write_report(
-        Path(config.reports_dir) / name / time.strftime("%Y%m%d-%H%M%S") / f"{os.getpid()}",
-        title=f"Anomaly detection: {name} on {series.name}",
-        config=core_config.to_dict(config), metrics=metrics, seed=config.seed, wall_time_s=wall_time,
-        model=model, sections=_sections(series, split, model, config),
-        figures={
-            "loss": core_plots.training_curves(fitted.history, "loss", "Reconstruction loss (MSE)"),
-            "series": plots.series_with_detections(series, split.parts, flags,
-                                                   f"{series.name}: labelled windows and detections"),
-            "anomaly_score": plots.score_with_threshold(series, split.parts, scores),
-            "confusion_matrix": core_plots.confusion_matrix(
-                np.array(metrics["test"]["points"]["confusion_matrix"]), ["normal", "anomaly"],
-                "Test part, per point"),
-            "error_histogram": core_plots.histogram(window_errors[in_train], threshold=threshold,
-                                                    title="Training-window reconstruction errors",
-                                                    xlabel="mean squared error (scaled units)"),
-        },
-        images={"model_graph": graph} if graph else None,
-        extra={"data": data.describe(series),
-               "split": {part: list(bounds) for part, bounds in split.parts.items()}})
-    export_dir = detector.export(Path(config.output_dir) / name, extra_files=report.report_files(report_dir))
-    return RunResult(export_dir=export_dir, report_dir=report_dir, metrics=metrics, model=model,
-                     detector=detector)
+    return runner.run(TASK, config, prepared)
 
 
 def _sections(series, split, model, config) -> list[tuple[str, str]]:

@@ -1,5 +1,6 @@
 """The anomaly sweep: window size, model, L2 and learning rate, judged by event F1 on the validation part
-(each labelled window detected or missed, each run of false alarms counted; see anomaly/evaluation.py)."""
+(each labelled window detected or missed, each run of false alarms counted; see anomaly/evaluation.py).
+Trials train the window autoencoder (`anomaly.task.WindowTask`) through `core.runner`, seeded."""
 
 import keras_tuner as kt
 
@@ -28,18 +29,12 @@ def data_windows_in(series, begin: int, end: int) -> int:
     return sum(1 for first, last in series.window_bounds() if first < end and last >= begin)
 
 
-def build(config, prepared):
-    return task.build_model(config)
-
-
-def fit(config, model, prepared, callbacks, epochs, initial_epoch):
+def score(config, fitted, prepared) -> dict:
     series, split = prepared
-    fitted = task.fit(config, series, split, model=model, extra_callbacks=callbacks, epochs=epochs,
-                      initial_epoch=initial_epoch)
     found = task.detect(config, fitted, series, split)
     validation = task.evaluate(series, split, found.flags)["validation"]["events"]
     return {"val_event_f1": validation["f1"], "val_loss": float(min(fitted.history["val_loss"]))}
 
 
-TUNING = TaskTuning(name="anomaly", objective=kt.Objective("val_event_f1", "max"), search_space=search_space,
-                    prepare=prepare, build=build, fit=fit, run=lambda config, prepared: task.run(config, prepared))
+TUNING = TaskTuning(task=task.TASK, objective=kt.Objective("val_event_f1", "max"), search_space=search_space,
+                    score=score, prepare=prepare)

@@ -16,7 +16,7 @@ except ImportError:  # Windows: no advisory locks; runs are not protected from s
     fcntl = None
 
 
-def standard_callbacks(run_dir, *, patience: int | None = 10, reduce_lr_patience: int | None = 5,
+def standard_callbacks(run_dir, *, patience: int | None = 10, reduce_lr_patience: int | None = None,
                        monitor: str = "val_loss", tensorboard: bool = False) -> list:
     """Returns StateLock, EarlyStopping, ReduceLROnPlateau, TerminateOnNaN, RunHistory and BackupAndRestore
     (+ TensorBoard).
@@ -31,10 +31,15 @@ def standard_callbacks(run_dir, *, patience: int | None = 10, reduce_lr_patience
         patience: epochs without improvement of `monitor` before stopping; the best weights are restored.
             None or 0: no early stopping (every epoch runs, the last weights are kept).
         reduce_lr_patience: epochs without improvement before the learning rate is divided by 2; None or 0:
-            no reduction (e.g. when the optimizer follows its own schedule).
+            no reduction (e.g. when the optimizer follows its own schedule). With early stopping it must be
+            below `patience` (a `UserError` otherwise): equal, both fire on the same epoch and the lower rate
+            never trains.
         monitor: the logged metric both watch.
         tensorboard: also write TensorBoard logs to `run_dir/tensorboard`.
     """
+    if patience and reduce_lr_patience and reduce_lr_patience >= patience:
+        raise UserError(f"--reduce-lr-patience ({reduce_lr_patience}) must be below --patience ({patience}): "
+                        "otherwise early stopping ends the run on the epoch the rate is lowered")
     run_dir = Path(run_dir)
     callbacks = [StateLock(run_dir)]  # first: before BackupAndRestore reads the state
     if patience:

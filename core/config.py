@@ -21,6 +21,9 @@ from pathlib import Path
 
 from core.errors import UserError
 
+#: Keras Tuner's tuners, by `scripts/tune.py --tuner` name (here: read before TensorFlow loads).
+TUNERS = ("random", "hyperband", "bayesian")
+
 
 @dataclasses.dataclass
 class RunOptions:
@@ -39,6 +42,9 @@ class RunOptions:
         "help": "tf.distribute strategy: default, mirrored (local devices), multiworker (TF_CONFIG cluster)",
         "choices": ["default", "mirrored", "multiworker"]})
     verbose: int = dataclasses.field(default=2, metadata={"help": "Keras fit verbosity (0, 1 or 2)"})
+    deterministic: bool = dataclasses.field(default=True, metadata={
+        "help": "TensorFlow op determinism: the same command and seed give the same weights "
+                "(--no-deterministic: faster on many cores, not repeatable)"})
 
     @property
     def export_name(self) -> str:

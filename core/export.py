@@ -23,6 +23,7 @@ from typing import Callable
 import keras
 
 from core.errors import UserError
+from core.serving import versions, write_warmup  # serving imports nothing from here (no import cycle)
 
 TEMPORARY_PREFIX = ".tmp-"
 STALE_AFTER_S = 24 * 3600  # a temporary folder of another machine (shared disk) this old is abandoned
@@ -71,14 +72,6 @@ def remove_stale_temporaries(model_dir, max_age_s: float = STALE_AFTER_S) -> lis
     return removed
 
 
-def versions(model_dir) -> list[int]:
-    """The integer version folders under `model_dir`, ascending."""
-    model_dir = Path(model_dir)
-    if not model_dir.is_dir():
-        return []
-    return sorted(int(path.name) for path in model_dir.iterdir() if path.is_dir() and path.name.isdigit())
-
-
 def next_version(model_dir) -> int:
     """One more than the highest existing version (1 for a new model)."""
     existing = versions(model_dir)
@@ -117,9 +110,7 @@ def export_saved_model(model_dir, endpoints: dict[str, tuple[Callable, list]], *
         for name, source in (extra_files or {}).items():
             shutil.copy2(source, temporary / name)
         if warmup:
-            from core import serving
-
-            serving.write_warmup(temporary, model_dir.name, warmup)
+            write_warmup(temporary, model_dir.name, warmup)
         return _rename_into_place(temporary, model_dir, version)
     finally:
         if temporary.exists():

@@ -2,8 +2,9 @@
 set by the tuner, so a sweep's best trial is retrained, reported and exported exactly like a train script run.
 
 A task describes its sweep with a `TaskTuning` (see `anomaly/tuning.py`, `textclf/tuning.py`,
-`vision/tuning.py`): the search space as config overrides, the objective, and how to prepare data, build
-and fit a trial, and run the final configuration.
+`vision/tuning.py`): its `core.runner.Task`, the search space as config overrides, the objective and how to
+score a trained trial. `core.runner` builds, seeds and trains every trial and runs the final configuration,
+exactly as it does for a train script.
 
 Keras Tuner does the rest: `overwrite=False` resumes a sweep in the same directory (a trial killed midway
 runs again under its id), and its chief/worker mode (KERASTUNER_TUNER_ID, KERASTUNER_ORACLE_IP,
@@ -19,9 +20,9 @@ from typing import Any, Callable
 
 import keras_tuner as kt
 
+from core import config as core_config, runner
 from core.errors import UserError
-
-TUNERS = ("random", "hyperband", "bayesian")
+from core.config import TUNERS  # noqa: F401  (defined where scripts/tune.py reads it before TensorFlow loads)
 
 
 @dataclasses.dataclass
@@ -29,22 +30,29 @@ class TaskTuning:
     """What a task gives the sweep.
 
     Attributes:
-        name: the task (anomaly, textclf, vision).
+        task: the task's `core.runner.Task`; every trial is built and trained by `core.runner` (seeded, in
+            the strategy scope, with its own state folder), and the best configuration runs through
+            `core.runner.run`.
         objective: what the oracle optimises, e.g. `kt.Objective("val_accuracy", "max")`.
         search_space: hp -> {config field: value} for one trial.
-        prepare: config -> data shared by every trial (loaded and validated once).
-        build: (config, data) -> compiled keras.Model.
-        fit: (config, model, data, callbacks, epochs, initial_epoch) -> {metric: value}, including the objective.
-        run: (config, data) -> the task's RunResult (train, report, export).
+        score: (config, trained, data) -> {metric: value} of a trained trial, including the objective.
+        prepare: config -> data shared by every trial (default: the task's own `prepare`); may check more.
+        trial_data: data -> what a trial trains on (default: all of it; tasks leave their test part out).
     """
 
-    name: str
+    task: Any
     objective: kt.Objective
     search_space: Callable[[kt.HyperParameters], dict[str, Any]]
-    prepare: Callable
-    build: Callable
-    fit: Callable
-    run: Callable
+    score: Callable
+    prepare: Callable | None = None
+    trial_data: Callable = lambda data: data
+
+    @property
+    def name(self) -> str:
+        return self.task.name
+
+    def prepare_data(self, config):
+        return (self.prepare or self.task.prepare)(config)
 
 
 class ConfigHyperModel(kt.HyperModel):
@@ -59,14 +67,18 @@ class ConfigHyperModel(kt.HyperModel):
         # One training-state folder per hyper-parameter set: a trial killed midway and run again on resume
         # continues from its own BackupAndRestore state, never from another trial's.
         digest = hashlib.sha1(json.dumps(hp.values, sort_keys=True, default=str).encode()).hexdigest()[:12]
-        return dataclasses.replace(self.base_config, **overrides, run_dir=str(self.runs_root / digest))
+        return core_config.build(type(self.base_config), **{**core_config.to_dict(self.base_config), **overrides,
+                                                            "run_dir": str(self.runs_root / digest)})
 
     def build(self, hp):
-        return self.tuning.build(self.config_for(hp), self.data)
+        return runner.build(self.tuning.task, self.config_for(hp), self.tuning.trial_data(self.data))
 
     def fit(self, hp, model, *args, callbacks=None, epochs=None, initial_epoch=0, **kwargs):
         # Hyperband passes `epochs`/`initial_epoch`; the other tuners use the config's epochs.
-        return self.tuning.fit(self.config_for(hp), model, self.data, list(callbacks or []), epochs, initial_epoch)
+        config, data = self.config_for(hp), self.tuning.trial_data(self.data)
+        trained = runner.train(self.tuning.task, config, data, model=model, callbacks=list(callbacks or []),
+                               epochs=epochs, initial_epoch=initial_epoch)
+        return self.tuning.score(config, trained, data)
 
 
 def make_tuner(kind: str, hypermodel: ConfigHyperModel, objective, *, max_trials: int, max_epochs: int,

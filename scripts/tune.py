@@ -31,7 +31,7 @@ from core.errors import UserError, exit_on_user_error  # noqa: E402
 TASKS = {"anomaly": ("anomaly.config", "AnomalyConfig", "anomaly.tuning"),
          "textclf": ("textclf.config", "TextConfig", "textclf.tuning"),
          "vision": ("vision.config", "VisionConfig", "vision.tuning")}
-TUNERS = ("random", "hyperband", "bayesian")
+TUNERS = core_config.TUNERS
 
 
 def _fixed_value(item: str, hp):
@@ -136,7 +136,10 @@ def main(argv=None) -> int:
     check_trial_config(core_tuning.ConfigHyperModel(tuning, base, None, folder / "runs"), hyperparameters, items,
                        config_class, arguments.task)
 
-    prepared = tuning.prepare(base)
+    from core import distribute
+
+    distribute.get(base.strategy)  # before any other TensorFlow op (multi-worker needs that)
+    prepared = tuning.prepare_data(base)
     hypermodel = core_tuning.ConfigHyperModel(tuning, base, prepared, folder / "runs")
     tuner = core_tuning.make_tuner(arguments.tuner, hypermodel, tuning.objective, max_trials=arguments.max_trials,
                                    max_epochs=base.epochs, directory=arguments.directory, project_name=project,
@@ -157,7 +160,9 @@ def main(argv=None) -> int:
     config = dataclasses.replace(config, run_dir=base.run_dir)  # the final run's own training state
     core_config.save(config, folder / "best_config.json")
     print(f"best trial {best['trial_id']}: {tuning.objective.name} {best['score']:.4f} with {best['hyperparameters']}")
-    result = tuning.run(config, prepared)
+    from core import runner
+
+    result = runner.run(tuning.task, config, prepared)
     print(f"trials:     {paths['markdown']}")
     print(f"SavedModel: {result.export_dir}")
     print(f"Report:     {result.report_dir / 'report.md'}")

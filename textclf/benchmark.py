@@ -18,6 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 
+from core import serving
 from core.errors import UserError
 from core.metrics import classification_metrics
 from textclf import data, task
@@ -47,21 +48,9 @@ def tfidf_peer(train: data.TextData, test: data.TextData) -> dict:
 
 def serving_speed(export_dir: Path, texts: list[str], repeats: int = 50) -> dict:
     """SavedModel latency for one string (p50/p95, ms) and throughput for batches of 256 (texts/s)."""
-    serve = tf.saved_model.load(str(export_dir)).signatures["serving_default"]
-    single = [tf.constant([texts[i % len(texts)]]) for i in range(repeats)]
-    serve(text=single[0])  # warm-up
-    latencies = []
-    for request in single:
-        started = time.perf_counter()
-        serve(text=request)
-        latencies.append((time.perf_counter() - started) * 1000)
-    batch = tf.constant([texts[i % len(texts)] for i in range(256)])
-    serve(text=batch)
-    started = time.perf_counter()
-    for _ in range(5):
-        serve(text=batch)
-    return {"latency_ms_p50": float(np.percentile(latencies, 50)), "latency_ms_p95": float(np.percentile(latencies, 95)),
-            "throughput_texts_per_s": 5 * 256 / (time.perf_counter() - started)}
+    speed = serving.signature_speed(export_dir, "text", np.array(texts, dtype=object), repeats=repeats)
+    return {"latency_ms_p50": speed["latency_ms_p50"], "latency_ms_p95": speed["latency_ms_p95"],
+            "throughput_texts_per_s": speed["throughput_per_s"]}
 
 
 def evaluate_model(config: TextConfig, parts: dict[str, data.TextData]) -> tuple[dict, task.Trained]:

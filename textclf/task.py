@@ -6,8 +6,6 @@ inside the graph, after invalid UTF-8 is replaced, so any bytes classify without
 """
 
 import dataclasses
-import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -15,7 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from core import callbacks, config as core_config, distribute, export, plots as core_plots, report
+from core import callbacks as core_callbacks, export, optimizers, plots as core_plots, report, runner
 from core.metrics import classification_metrics
 from textclf import data, models, plots
 from textclf.config import TextConfig
@@ -86,15 +84,9 @@ def serving_function(vectorizer, model, class_names: list[str]):
 
 def optimizer(config: TextConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
     """Adam or AdamW at `learning_rate`, constant (plateau schedule) or warm-up + cosine decay."""
-    rate = config.learning_rate
-    if config.schedule == "cosine":
-        warmup = int(config.warmup_epochs * steps_per_epoch)
-        rate = keras.optimizers.schedules.CosineDecay(
-            initial_learning_rate=0.0, warmup_target=config.learning_rate, warmup_steps=warmup,
-            decay_steps=max(1, config.epochs * steps_per_epoch - warmup))
-    if config.optimizer == "adamw":
-        return keras.optimizers.AdamW(rate, weight_decay=config.weight_decay)
-    return keras.optimizers.Adam(rate)
+    return optimizers.build(config.optimizer, config.learning_rate, schedule=config.schedule, epochs=config.epochs,
+                            steps_per_epoch=steps_per_epoch, warmup_epochs=config.warmup_epochs,
+                            weight_decay=config.weight_decay)
 
 
 @dataclasses.dataclass
@@ -104,6 +96,20 @@ class Trained:
     history: dict
     class_names: list[str]
     train_seconds: float
+    test_predictions: np.ndarray | None = None  # set by evaluation
+
+
+@dataclasses.dataclass
+class TextInputs:
+    """The parts and the vocabulary learnt from the training part (once: a sweep's trials share it)."""
+
+    parts: dict[str, data.TextData]
+    vectorizer: keras.layers.TextVectorization | None = None
+
+    def vocabulary(self, config: TextConfig) -> keras.layers.TextVectorization:
+        if self.vectorizer is None:
+            self.vectorizer = make_vectorizer(config, self.parts["train"].texts)
+        return self.vectorizer
 
 
 def build_model(config: TextConfig, vocabulary_size: int, num_classes: int, train_size: int,
@@ -112,41 +118,87 @@ def build_model(config: TextConfig, vocabulary_size: int, num_classes: int, trai
     `batch_size` is the global batch (default: `config.batch_size`), for the schedule's steps per epoch."""
     model = models.build(config.model, vocabulary_size=vocabulary_size, sequence_length=config.sequence_length,
                          num_classes=num_classes, dropout=config.dropout, l2=config.l2)
-    model.compile(optimizer=optimizer(config, -(-train_size // (batch_size or config.batch_size))),
+    model.compile(optimizer=optimizer(config, optimizers.steps_per_epoch(train_size, batch_size or config.batch_size)),
                   loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
                   metrics=["accuracy"])
     return model
 
 
+class TextTask(runner.Task):
+    """Text classification's own steps; `core.runner` seeds, scopes, keeps state, reports and exports.
+    Its data is a `TextInputs`."""
+
+    name = "textclf"
+
+    def prepare(self, config: TextConfig) -> TextInputs:
+        return TextInputs(prepare(config))
+
+    def build_model(self, config, inputs, batch_size):
+        train = inputs.parts["train"]
+        return build_model(config, inputs.vocabulary(config).vocabulary_size(), len(train.class_names), len(train),
+                           batch_size)
+
+    def fit(self, config, inputs, model, *, state_dir, batch_size, callbacks, epochs, initial_epoch) -> Trained:
+        started = time.perf_counter()
+        parts, vectorizer = inputs.parts, inputs.vocabulary(config)
+        class_names = parts["train"].class_names
+        train = _dataset(vectorizer, parts["train"], batch_size, True, config.seed, len(class_names))
+        validation = _dataset(vectorizer, parts["validation"], batch_size, False, config.seed, len(class_names))
+        extra = list(callbacks)
+        if config.test_curves and "test" in parts:  # logged for the report's curves only; nothing monitors them
+            extra.append(core_callbacks.EvaluateEachEpoch(
+                _dataset(vectorizer, parts["test"], 256, False, config.seed, len(class_names)), prefix="test_"))
+        reduce_lr = config.reduce_lr_patience if config.schedule == "plateau" else None  # a schedule owns the rate
+        history = model.fit(train, validation_data=validation, epochs=epochs or config.epochs,
+                            initial_epoch=initial_epoch, verbose=config.verbose,
+                            shuffle=False,  # the dataset is shuffled already (seeded)
+                            callbacks=extra + core_callbacks.standard_callbacks(
+                                state_dir, patience=config.patience, reduce_lr_patience=reduce_lr))
+        return Trained(vectorizer, model, history.history, class_names, time.perf_counter() - started)
+
+    def evaluate(self, config, inputs, trained) -> dict:
+        parts = inputs.parts
+        trained.test_predictions = predict(trained, parts["test"].texts).argmax(axis=1)
+        return {"test": classification_metrics(parts["test"].labels, trained.test_predictions, trained.class_names),
+                "epochs_trained": len(trained.history["loss"]),
+                "history": {key: [float(value) for value in values] for key, values in trained.history.items()},
+                "sizes": {name: len(part) for name, part in parts.items()},
+                "vocabulary_size": trained.vectorizer.vocabulary_size()}
+
+    def report(self, config, inputs, trained, metrics) -> runner.ReportContent:
+        parts, class_names = inputs.parts, trained.class_names
+        sample = parts["test"].texts[0]
+        tokens, weights = attention(trained, sample)
+        return runner.ReportContent(
+            title=f"Text classification: {config.export_name} on {Path(parts['train'].source).name}",
+            model=trained.model,
+            sections=[("Data", f"{metrics['sizes']} texts from {parts['train'].source}; classes {class_names}. "
+                               "Validation is carved from the training data, never from the test part."),
+                      ("Model", report.model_summary(trained.model))],
+            figures={"loss": core_plots.training_curves(trained.history, "loss"),
+                     "accuracy": core_plots.training_curves(trained.history, "accuracy"),
+                     "confusion_matrix": core_plots.confusion_matrix(
+                         np.array(metrics["test"]["confusion_matrix"]), class_names, "Test confusion matrix"),
+                     "attention": plots.attention_heatmap(tokens, weights, f"Attention (encoder 0, mean of heads): "
+                                                                            f"{sample[:60]}…")})
+
+    def export(self, trained, model_dir, extra_files=None) -> Path:
+        return export_model(trained, model_dir, extra_files)
+
+
+TASK = TextTask()
+
+
+def _inputs(parts, vectorizer=None) -> TextInputs:
+    return parts if isinstance(parts, TextInputs) else TextInputs(parts, vectorizer)
+
+
 def fit(config: TextConfig, parts: dict[str, data.TextData], *, vectorizer=None, model=None, extra_callbacks=(),
         epochs: int | None = None, initial_epoch: int = 0) -> Trained:
-    """Learns the vocabulary from the training part (unless given) and trains the model (validation for
-    early stopping). `model`/`extra_callbacks`/`epochs` let a tuner supply its own."""
-    keras.utils.set_random_seed(config.seed)
-    started = time.perf_counter()
-    class_names = parts["train"].class_names
-    vectorizer = vectorizer or make_vectorizer(config, parts["train"].texts)
-    strategy = distribute.get(config.strategy)
-    batch_size = distribute.global_batch_size(config.batch_size, strategy)
-    with strategy.scope():
-        model = model or build_model(config, vectorizer.vocabulary_size(), len(class_names), len(parts["train"]),
-                                     batch_size)
-    train = _dataset(vectorizer, parts["train"], batch_size, True, config.seed, len(class_names))
-    validation = _dataset(vectorizer, parts["validation"], batch_size, False, config.seed, len(class_names))
-    extra = list(extra_callbacks)
-    if config.test_curves and "test" in parts:  # logged for the report's curves only; nothing monitors them
-        extra.append(callbacks.EvaluateEachEpoch(
-            _dataset(vectorizer, parts["test"], 256, False, config.seed, len(class_names)), prefix="test_"))
-    run_dir = config.state_dir()
-    if not distribute.is_chief():  # each worker keeps its own training state
-        run_dir = run_dir / f"task_{distribute.task_label().replace(' ', '_')}"
-    reduce_lr = config.reduce_lr_patience if config.schedule == "plateau" else None  # a schedule owns the rate
-    history = model.fit(train, validation_data=validation, epochs=epochs or config.epochs,
-                        initial_epoch=initial_epoch, verbose=config.verbose,
-                        shuffle=False,  # the dataset is shuffled already (seeded)
-                        callbacks=extra + callbacks.standard_callbacks(run_dir, patience=config.patience,
-                                                                       reduce_lr_patience=reduce_lr))
-    return Trained(vectorizer, model, history.history, class_names, time.perf_counter() - started)
+    """Learns the vocabulary from the training part (unless given) and trains the model through
+    `core.runner` (seeded, in the strategy scope; validation for early stopping)."""
+    return runner.train(TASK, config, _inputs(parts, vectorizer), model=model, callbacks=extra_callbacks,
+                        epochs=epochs, initial_epoch=initial_epoch)
 
 
 def predict(trained: Trained, texts: list[str]) -> np.ndarray:
@@ -180,38 +232,5 @@ def export_model(trained: Trained, model_dir, extra_files=None) -> Path:
 
 
 def run(config: TextConfig, parts: dict[str, data.TextData] | None = None) -> report.RunResult:
-    """Trains, evaluates on the test part, reports and exports; returns where things went."""
-    started = time.perf_counter()
-    parts = parts or prepare(config)
-    trained = fit(config, parts)
-    vectorizer, model, class_names = trained.vectorizer, trained.model, trained.class_names
-    predictions = predict(trained, parts["test"].texts).argmax(axis=1)
-    metrics = {"test": classification_metrics(parts["test"].labels, predictions, class_names),
-               "epochs_trained": len(trained.history["loss"]),
-               "history": {key: [float(value) for value in values] for key, values in trained.history.items()},
-               "sizes": {name: len(part) for name, part in parts.items()},
-               "vocabulary_size": vectorizer.vocabulary_size()}
-
-    name = config.export_name
-    if not distribute.is_chief():  # multi-worker: only the chief writes; the others take part in saving
-        with tempfile.TemporaryDirectory() as folder:
-            export_model(trained, Path(folder) / name)
-        return report.RunResult(export_dir=None, report_dir=None, metrics=metrics, model=trained.model)
-    sample = parts["test"].texts[0]
-    tokens, weights = attention(trained, sample)
-    report_dir = report.write_report(
-        Path(config.reports_dir) / name / time.strftime("%Y%m%d-%H%M%S") / f"{os.getpid()}",
-        title=f"Text classification: {name} on {Path(parts['train'].source).name}",
-        config=core_config.to_dict(config), metrics=metrics, seed=config.seed,
-        wall_time_s=time.perf_counter() - started, model=model,
-        sections=[("Data", f"{metrics['sizes']} texts from {parts['train'].source}; classes {class_names}. "
-                           "Validation is carved from the training data, never from the test part."),
-                  ("Model", report.model_summary(model))],
-        figures={"loss": core_plots.training_curves(trained.history, "loss"),
-                 "accuracy": core_plots.training_curves(trained.history, "accuracy"),
-                 "confusion_matrix": core_plots.confusion_matrix(
-                     np.array(metrics["test"]["confusion_matrix"]), class_names, "Test confusion matrix"),
-                 "attention": plots.attention_heatmap(tokens, weights, f"Attention (encoder 0, mean of heads): "
-                                                                        f"{sample[:60]}…")})
-    export_dir = export_model(trained, Path(config.output_dir) / name, report.report_files(report_dir))
-    return report.RunResult(export_dir=export_dir, report_dir=report_dir, metrics=metrics, model=trained.model)
+    """Trains, evaluates on the test part, reports and exports (`core.runner.run`); returns where things went."""
+    return runner.run(TASK, config, None if parts is None else _inputs(parts))

@@ -1,5 +1,6 @@
 """The text-classification sweep: model, dropout, L2, label smoothing and learning rate, judged by
-validation accuracy. The vocabulary is learnt once from the training part and shared by every trial."""
+validation accuracy. The vocabulary is learnt once from the training part and shared by every trial;
+trials never see the test part."""
 
 import keras_tuner as kt
 
@@ -15,25 +16,20 @@ def search_space(hp: kt.HyperParameters) -> dict:
             "learning_rate": hp.Float("learning_rate", 3e-4, 3e-3, sampling="log")}
 
 
-def prepare(config):
-    parts = task.prepare(config)
-    return parts, task.make_vectorizer(config, parts["train"].texts)
+def prepare(config) -> task.TextInputs:
+    inputs = task.TASK.prepare(config)
+    inputs.vocabulary(config)  # learnt once, here, and shared by every trial and the final run
+    return inputs
 
 
-def build(config, prepared):
-    parts, vectorizer = prepared
-    return task.build_model(config, vectorizer.vocabulary_size(), len(parts["train"].class_names),
-                            len(parts["train"]))
+def without_test(inputs: task.TextInputs) -> task.TextInputs:
+    return task.TextInputs({name: inputs.parts[name] for name in ("train", "validation")}, inputs.vectorizer)
 
 
-def fit(config, model, prepared, callbacks, epochs, initial_epoch):
-    parts, vectorizer = prepared
-    trial_parts = {"train": parts["train"], "validation": parts["validation"]}  # the test part stays unseen
-    trained = task.fit(config, trial_parts, vectorizer=vectorizer, model=model, extra_callbacks=callbacks,
-                       epochs=epochs, initial_epoch=initial_epoch)
+def score(config, trained, inputs) -> dict:
     return {"val_accuracy": float(max(trained.history["val_accuracy"])),
             "val_loss": float(min(trained.history["val_loss"]))}
 
 
-TUNING = TaskTuning(name="textclf", objective=kt.Objective("val_accuracy", "max"), search_space=search_space,
-                    prepare=prepare, build=build, fit=fit, run=lambda config, prepared: task.run(config, prepared[0]))
+TUNING = TaskTuning(task=task.TASK, objective=kt.Objective("val_accuracy", "max"), search_space=search_space,
+                    score=score, prepare=prepare, trial_data=without_test)

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from core import serving
 from core.metrics import classification_metrics
 from vision import data, task
 from vision.config import VisionConfig
@@ -24,21 +25,8 @@ def time_to_accuracy(history: dict, target: float) -> float | None:
 
 def serving_speed(export_dir: Path, images: np.ndarray, repeats: int = 30) -> dict:
     """SavedModel latency for one uint8 image (p50, ms) and throughput for batches of 256 (images/s)."""
-    serve = tf.saved_model.load(str(export_dir)).signatures["serving_default"]
-    single = tf.constant(images[:1])
-    serve(images=single)
-    latencies = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        serve(images=single)
-        latencies.append((time.perf_counter() - started) * 1000)
-    batch = tf.constant(images[np.arange(256) % len(images)])
-    serve(images=batch)
-    started = time.perf_counter()
-    for _ in range(3):
-        serve(images=batch)
-    return {"latency_ms_p50": float(np.percentile(latencies, 50)),
-            "throughput_images_per_s": 3 * 256 / (time.perf_counter() - started)}
+    speed = serving.signature_speed(export_dir, "images", images, repeats=repeats, batch_repeats=3)
+    return {"latency_ms_p50": speed["latency_ms_p50"], "throughput_images_per_s": speed["throughput_per_s"]}
 
 
 def run_model(config: VisionConfig, parts: dict[str, data.ImageData]) -> dict:

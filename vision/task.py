@@ -9,9 +9,8 @@ The export has two signatures, both returning `probabilities` and `class_name`:
   undecodable bytes; the model keeps serving other requests.
 """
 
+import contextlib
 import dataclasses
-import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from core import callbacks, config as core_config, distribute, export, plots as core_plots, report
+from core import callbacks as core_callbacks, export, optimizers, plots as core_plots, report, runner
 from core.metrics import classification_metrics
 from vision import data, models, plots
 from vision.config import VisionConfig
@@ -31,6 +30,7 @@ class Trained:
     history: dict
     class_names: list[str]
     train_seconds: float
+    test_probabilities: np.ndarray | None = None  # set by evaluation, drawn by the report
 
 
 def prepare(config: VisionConfig) -> dict[str, data.ImageData]:
@@ -64,55 +64,116 @@ def dataset(part: data.ImageData, batch_size: int, *, shuffle: bool = False, see
     return images.prefetch(tf.data.AUTOTUNE)
 
 
-def _mixed_precision(setting: str) -> bool:
+@contextlib.contextmanager
+def mixed_precision(setting: str):
+    """Keras's global dtype policy `mixed_float16` while the model is built (`on`, or `auto` with a GPU),
+    `float32` otherwise; the caller's policy is back afterwards. Layers keep the policy they were built with,
+    and `compile` wraps the optimizer for loss scaling from the model's own policy."""
     use = setting == "on" or (setting == "auto" and bool(tf.config.list_physical_devices("GPU")))
-    keras.mixed_precision.set_global_policy("mixed_float16" if use else "float32")
-    return use
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_float16" if use else "float32")
+    try:
+        yield use
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def build_model(config: VisionConfig, input_shape, num_classes: int, train_size: int,
                 batch_size: int | None = None) -> keras.Model:
     """The registered model, compiled: AdamW, warm-up + cosine decay, label smoothing; `batch_size` is the
     global batch (default: `config.batch_size`), for the schedule's steps per epoch."""
-    _mixed_precision(config.mixed_precision)
-    model = models.build(config.model, input_shape=tuple(input_shape), num_classes=num_classes,
-                         **config.model_options())
-    steps = -(-train_size // (batch_size or config.batch_size))
-    warmup = int(config.warmup_epochs * steps)
-    schedule = keras.optimizers.schedules.CosineDecay(0.0, decay_steps=max(1, config.epochs * steps - warmup),
-                                                      warmup_target=config.learning_rate, warmup_steps=warmup)
-    model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay),
+    with mixed_precision(config.mixed_precision):
+        model = models.build(config.model, input_shape=tuple(input_shape), num_classes=num_classes,
+                             **config.model_options())
+    steps = optimizers.steps_per_epoch(train_size, batch_size or config.batch_size)
+    model.compile(optimizer=optimizers.build("adamw", config.learning_rate, schedule="cosine", epochs=config.epochs,
+                                             steps_per_epoch=steps, warmup_epochs=config.warmup_epochs,
+                                             weight_decay=config.weight_decay),
                   loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
                   metrics=["accuracy"])
     return model
 
 
+class VisionTask(runner.Task):
+    """Image classification's own steps; `core.runner` seeds, scopes, keeps state, reports and exports."""
+
+    name = "vision"
+
+    def prepare(self, config: VisionConfig) -> dict[str, data.ImageData]:
+        return prepare(config)
+
+    def build_model(self, config, parts, batch_size):
+        train = parts["train"]
+        return build_model(config, train.images.shape[1:], len(train.class_names), len(train), batch_size)
+
+    def fit(self, config, parts, model, *, state_dir, batch_size, callbacks, epochs, initial_epoch) -> Trained:
+        started = time.perf_counter()
+        train = parts["train"]
+        plain_batches = dataset(train, batch_size, shuffle=True, seed=config.seed + 1)  # no augmentation
+        extra = [RecalibrateBatchNorm(plain_batches), core_callbacks.ElapsedTime(), *callbacks]
+        if config.test_curves and "test" in parts:  # for the report's curves only; nothing monitors them
+            extra.append(core_callbacks.EvaluateEachEpoch(dataset(parts["test"], 256), prefix="test_"))
+        history = model.fit(
+            dataset(train, batch_size, shuffle=True, seed=config.seed,
+                    augment=augmentation(config.augmentation, config.seed)),
+            validation_data=dataset(parts["validation"], 256), epochs=epochs or config.epochs,
+            initial_epoch=initial_epoch, verbose=config.verbose,
+            shuffle=False,  # the dataset shuffles itself (seeded)
+            callbacks=extra + core_callbacks.standard_callbacks(state_dir, patience=config.patience,
+                                                                reduce_lr_patience=None))
+        recalibrate_batch_norm(model, plain_batches, steps=20)  # the weights early stopping kept
+        return Trained(model, history.history, train.class_names, time.perf_counter() - started)
+
+    def evaluate(self, config, parts, trained) -> dict:
+        test = parts["test"]
+        probabilities = predict(trained.model, test.images)
+        trained.test_probabilities = probabilities
+        history = {key: [float(value) for value in values] for key, values in trained.history.items()}
+        return {"test": classification_metrics(test.labels, probabilities.argmax(axis=1), trained.class_names),
+                "epochs_trained": len(history["loss"]), "history": history,
+                "sizes": {name: len(part) for name, part in parts.items()},
+                "image_shape": list(test.images.shape[1:]), "image_size": test.size_note,
+                "skipped_files": [{"file": file, "reason": reason} for file, reason in test.skipped],
+                "train_images_per_s": len(history["loss"]) * len(parts["train"]) / max(history["elapsed_s"][-1],
+                                                                                        1e-9)}
+
+    def report(self, config, parts, trained, metrics) -> runner.ReportContent:
+        test = parts["test"]
+        probabilities = trained.test_probabilities
+        predictions = probabilities.argmax(axis=1)
+        history = metrics["history"]
+        figures = {"loss": core_plots.training_curves(history, "loss"),
+                   "accuracy": core_plots.training_curves(history, "accuracy"),
+                   "confusion_matrix": core_plots.confusion_matrix(np.array(metrics["test"]["confusion_matrix"]),
+                                                                   trained.class_names, "Test confusion matrix")}
+        grid = plots.misclassified_grid(test.images, test.labels, predictions, probabilities, trained.class_names,
+                                        seed=config.seed)
+        if grid is not None:
+            figures["misclassified"] = grid
+        skipped = (f" Skipped {len(test.skipped)} file(s) that are not decodable images (listed in report.json)."
+                   if test.skipped else "")
+        return runner.ReportContent(
+            title=f"Image classification: {config.export_name} on {Path(test.source).name}", model=trained.model,
+            sections=[("Data", f"{metrics['sizes']} images of {metrics['image_shape']} from {test.source} (size "
+                               f"{test.size_note or 'as loaded'}); classes {trained.class_names}. Validation is "
+                               "carved from the training images, never from the test part; the test curves are "
+                               f"measured each epoch and steer nothing.{skipped}"),
+                      ("Model", report.model_summary(trained.model))],
+            figures=figures)
+
+    def export(self, trained, model_dir, extra_files=None) -> Path:
+        return export_model(trained, model_dir, extra_files)
+
+
+TASK = VisionTask()
+
+
 def fit(config: VisionConfig, parts: dict[str, data.ImageData], *, model=None, extra_callbacks=(),
         epochs: int | None = None, initial_epoch: int = 0) -> Trained:
-    """Builds (unless given) and trains the model; `model`/`extra_callbacks`/`epochs` let a tuner supply its own."""
-    keras.utils.set_random_seed(config.seed)
-    started = time.perf_counter()
-    train = parts["train"]
-    strategy = distribute.get(config.strategy)
-    batch_size = distribute.global_batch_size(config.batch_size, strategy)
-    with strategy.scope():
-        model = model or build_model(config, train.images.shape[1:], len(train.class_names), len(train), batch_size)
-    plain_batches = dataset(train, batch_size, shuffle=True, seed=config.seed + 1)  # no augmentation
-    extra = [RecalibrateBatchNorm(plain_batches), callbacks.ElapsedTime(), *extra_callbacks]
-    if config.test_curves and "test" in parts:  # for the report's curves only; nothing monitors them
-        extra.append(callbacks.EvaluateEachEpoch(dataset(parts["test"], 256), prefix="test_"))
-    run_dir = config.state_dir()
-    if not distribute.is_chief():  # each worker keeps its own training state
-        run_dir = run_dir / f"task_{distribute.task_label().replace(' ', '_')}"
-    history = model.fit(
-        dataset(train, batch_size, shuffle=True, seed=config.seed,
-                augment=augmentation(config.augmentation, config.seed)),
-        validation_data=dataset(parts["validation"], 256), epochs=epochs or config.epochs,
-        initial_epoch=initial_epoch, verbose=config.verbose,
-        shuffle=False,  # the dataset shuffles itself (seeded)
-        callbacks=extra + callbacks.standard_callbacks(run_dir, patience=config.patience, reduce_lr_patience=None))
-    recalibrate_batch_norm(model, plain_batches, steps=20)  # the weights early stopping kept
-    return Trained(model, history.history, train.class_names, time.perf_counter() - started)
+    """Builds (unless given) and trains the model through `core.runner` (seeded, in the strategy scope);
+    `model`/`extra_callbacks`/`epochs` let a tuner supply its own."""
+    return runner.train(TASK, config, parts, model=model, callbacks=extra_callbacks, epochs=epochs,
+                        initial_epoch=initial_epoch)
 
 
 def recalibrate_batch_norm(model: keras.Model, batches: tf.data.Dataset, steps: int = 20) -> int:
@@ -270,45 +331,5 @@ def export_model(trained: Trained, model_dir, extra_files=None) -> Path:
 
 
 def run(config: VisionConfig, parts: dict[str, data.ImageData] | None = None) -> report.RunResult:
-    """Trains, evaluates on the test part, reports and exports; returns where things went."""
-    started = time.perf_counter()
-    parts = parts or prepare(config)
-    trained = fit(config, parts)
-    test = parts["test"]
-    probabilities = predict(trained.model, test.images)
-    predictions = probabilities.argmax(axis=1)
-    history = {key: [float(value) for value in values] for key, values in trained.history.items()}
-    metrics = {"test": classification_metrics(test.labels, predictions, trained.class_names),
-               "epochs_trained": len(history["loss"]), "history": history,
-               "sizes": {name: len(part) for name, part in parts.items()},
-               "image_shape": list(test.images.shape[1:]), "image_size": test.size_note,
-               "skipped_files": [{"file": file, "reason": reason} for file, reason in test.skipped],
-               "train_images_per_s": len(history["loss"]) * len(parts["train"]) / max(history["elapsed_s"][-1], 1e-9)}
-    name = config.export_name
-    if not distribute.is_chief():  # multi-worker: only the chief writes; the others take part in saving
-        with tempfile.TemporaryDirectory() as folder:
-            export_model(trained, Path(folder) / name)
-        return report.RunResult(export_dir=None, report_dir=None, metrics=metrics, model=trained.model)
-    figures = {"loss": core_plots.training_curves(history, "loss"),
-               "accuracy": core_plots.training_curves(history, "accuracy"),
-               "confusion_matrix": core_plots.confusion_matrix(np.array(metrics["test"]["confusion_matrix"]),
-                                                               trained.class_names, "Test confusion matrix")}
-    grid = plots.misclassified_grid(test.images, test.labels, predictions, probabilities, trained.class_names,
-                                    seed=config.seed)
-    if grid is not None:
-        figures["misclassified"] = grid
-    skipped = (f" Skipped {len(test.skipped)} file(s) that are not decodable images (listed in report.json)."
-               if test.skipped else "")
-    report_dir = report.write_report(
-        Path(config.reports_dir) / name / time.strftime("%Y%m%d-%H%M%S") / f"{os.getpid()}",
-        title=f"Image classification: {name} on {Path(test.source).name}",
-        config=core_config.to_dict(config), metrics=metrics, seed=config.seed,
-        wall_time_s=time.perf_counter() - started, model=trained.model,
-        sections=[("Data", f"{metrics['sizes']} images of {metrics['image_shape']} from {test.source} (size "
-                           f"{test.size_note or 'as loaded'}); classes "
-                           f"{trained.class_names}. Validation is carved from the training images, never from "
-                           f"the test part; the test curves are measured each epoch and steer nothing.{skipped}"),
-                  ("Model", report.model_summary(trained.model))],
-        figures=figures)
-    export_dir = export_model(trained, Path(config.output_dir) / name, report.report_files(report_dir))
-    return report.RunResult(export_dir=export_dir, report_dir=report_dir, metrics=metrics, model=trained.model)
+    """Trains, evaluates on the test part, reports and exports (`core.runner.run`); returns where things went."""
+    return runner.run(TASK, config, parts)

@@ -1,4 +1,5 @@
-"""The vision sweep: model family, dropout, L2 and learning rate, judged by validation accuracy."""
+"""The vision sweep: model family, dropout, L2 and learning rate, judged by validation accuracy; trials never
+see the test part."""
 
 import keras_tuner as kt
 
@@ -13,18 +14,14 @@ def search_space(hp: kt.HyperParameters) -> dict:
             "learning_rate": hp.Float("learning_rate", 5e-4, 5e-3, sampling="log")}
 
 
-def build(config, parts):
-    train = parts["train"]
-    return task.build_model(config, train.images.shape[1:], len(train.class_names), len(train))
+def without_test(parts: dict) -> dict:
+    return {"train": parts["train"], "validation": parts["validation"]}
 
 
-def fit(config, model, parts, callbacks, epochs, initial_epoch):
-    trial_parts = {"train": parts["train"], "validation": parts["validation"]}  # the test part stays unseen
-    trained = task.fit(config, trial_parts, model=model, extra_callbacks=callbacks, epochs=epochs,
-                       initial_epoch=initial_epoch)
+def score(config, trained, parts) -> dict:
     return {"val_accuracy": float(max(trained.history["val_accuracy"])),
             "val_loss": float(min(trained.history["val_loss"]))}
 
 
-TUNING = TaskTuning(name="vision", objective=kt.Objective("val_accuracy", "max"), search_space=search_space,
-                    prepare=task.prepare, build=build, fit=fit, run=task.run)
+TUNING = TaskTuning(task=task.TASK, objective=kt.Objective("val_accuracy", "max"), search_space=search_space,
+                    score=score, trial_data=without_test)
