@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core import report
 from anomaly import evaluation, nab
 from anomaly.online import make_detector
+from core import report
 
 PROTOCOL = (
     "Causal, as NAB requires: for each file the scaling and the autoencoder are fit on the first 15% "
@@ -31,14 +31,6 @@ def write_results_csv(path: Path, series, scores: np.ndarray) -> None:
     report.write_csv(path, pd.DataFrame({
         "timestamp": pd.to_datetime(series.timestamps).strftime("%Y-%m-%d %H:%M:%S"), "value": series.values,
         "anomaly_score": scores, "label": series.labels().astype(int)}))
-
-
-def _f1(precision: float, recall: float) -> float:
-    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-
-
-def _ratio(numerator: float, denominator: float) -> float:
-    return numerator / denominator if denominator else 0.0
 
 
 def run_detector(name: str, settings, series: dict, out_dir: Path, profiles: dict, seed: int) -> dict:
@@ -91,15 +83,14 @@ def summarise(name: str, settings, series: dict, scores: dict, seconds: dict, ou
         categories["all"].update(counts)
     per_category = {}
     for category, totals in categories.items():
-        point_precision = _ratio(totals["point_tp"], totals["point_tp"] + totals["point_fp"])
-        point_recall = _ratio(totals["point_tp"], totals["point_tp"] + totals["point_fn"])
-        event_precision = _ratio(totals["detected"], totals["detected"] + totals["false_alarms"])
-        event_recall = _ratio(totals["detected"], totals["windows"])
+        point = evaluation.precision_recall_f1(totals["point_tp"], totals["point_fp"], totals["point_fn"])
+        event = evaluation.precision_recall_f1(totals["detected"], totals["false_alarms"],
+                                               totals["windows"] - totals["detected"])
         per_category[category] = {
             "files": totals["files"], "windows": totals["windows"], "detected": totals["detected"],
             "false_alarms": totals["false_alarms"],
-            "point": {"precision": point_precision, "recall": point_recall, "f1": _f1(point_precision, point_recall)},
-            "event": {"precision": event_precision, "recall": event_recall, "f1": _f1(event_precision, event_recall)},
+            "point": dict(zip(("precision", "recall", "f1"), point)),
+            "event": dict(zip(("precision", "recall", "f1"), event)),
         }
     described = {**dataclasses.asdict(settings), "model": settings.model, "window": settings.window}
     return {"detector": name, "settings": described, "seed": seed, "nab": corpus,

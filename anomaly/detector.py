@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from core import export
+from anomaly import scoring
 from anomaly.data import MinMaxScaling
+from core import export
 
 
 class WindowDetector:
@@ -44,7 +45,7 @@ class WindowDetector:
         return {
             "reconstruction": reconstructed * value_range + minimum,
             "reconstruction_error": error,
-            "anomaly_score": tf.where(finite, error / (error + threshold), 1.0),
+            "anomaly_score": tf.where(finite, scoring.anomaly_score(error, threshold), 1.0),
             "is_anomaly": error > threshold,
         }
 

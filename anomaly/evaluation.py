@@ -16,6 +16,19 @@ def point_metrics(labels, flags) -> dict:
     }
 
 
+def precision_recall_f1(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    """Precision, recall and F1 from counts, 0.0 where a denominator is 0 (scikit-learn's `zero_division=0`).
+
+    The one F1 formula of the package: event metrics and the benchmark's summed per-category counts (point
+    and event) have counts, not the label arrays that `sklearn.metrics.precision_recall_fscore_support` needs
+    (a false alarm is a run of flags, not a sample); a test checks this agrees with scikit-learn's on points.
+    """
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """Inclusive (first, last) index pairs of consecutive True values."""
     padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
@@ -48,9 +61,7 @@ def event_metrics(flags, window_bounds: list[tuple[int, int]], timestamps=None) 
     # that window's event (flags that spill a few points past a window are not new events).
     false_alarms = sum(1 for first, last in _runs(flags) if not near[first:last + 1].any())
     detected, windows = len(delays), len(window_bounds)
-    precision = detected / (detected + false_alarms) if detected + false_alarms else 0.0
-    recall = detected / windows if windows else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    precision, recall, f1 = precision_recall_f1(detected, false_alarms, windows - detected)
     result = {"windows": windows, "detected": detected, "missed": windows - detected,
               "false_alarms": false_alarms, "precision": precision, "recall": recall, "f1": f1,
               "mean_delay_points": float(np.mean(delays)) if delays else None}

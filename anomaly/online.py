@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from anomaly import data, models, nab
+from anomaly import data, models, nab, scoring
 from anomaly.presets import ALERT_THRESHOLD, ONLINE_DETECTORS, OnlineSettings  # noqa: F401 (re-exported)
 
 
@@ -67,7 +67,7 @@ class CausalDetector:
         """One anomaly score in [0, 1] per point; point t depends on points 0..t only."""
         settings = self.settings
         surprise = likelihood_surprise(self.errors(series), settings.short_window, settings.long_window)
-        return surprise_to_score(suppress_repeats(surprise, settings.suppress_window), settings.score_scale)
+        return scoring.anomaly_score(suppress_repeats(surprise, settings.suppress_window), settings.score_scale)
 
     def errors(self, series: data.Series) -> np.ndarray:
         """Reconstruction error of the window ending at each point (NaN before the first full window)."""
@@ -158,11 +158,6 @@ def suppress_repeats(surprise: np.ndarray, window: int) -> np.ndarray:
     return np.where(surprise > previous, surprise, 0.0)
 
 
-def surprise_to_score(surprise: np.ndarray, scale: float) -> np.ndarray:
-    """x / (x + scale): [0, inf) onto [0, 1), strictly increasing."""
-    return surprise / (surprise + scale)
-
-
 @dataclasses.dataclass
 class EnsembleSettings:
     """Several causal detectors (e.g. one per window length) whose surprise is averaged, then suppressed
@@ -191,8 +186,8 @@ class EnsembleDetector:
     def score(self, series: data.Series) -> np.ndarray:
         surprise = np.mean([likelihood_surprise(member.errors(series), member.settings.short_window,
                                                 member.settings.long_window) for member in self.members], axis=0)
-        return surprise_to_score(suppress_repeats(surprise, self.settings.suppress_window),
-                                 self.settings.score_scale)
+        return scoring.anomaly_score(suppress_repeats(surprise, self.settings.suppress_window),
+                                     self.settings.score_scale)
 
 
 def make_detector(settings: DetectorSettings | EnsembleSettings, seed: int = 0):
@@ -353,7 +348,7 @@ def post_process(errors: np.ndarray, values, settings: OnlineSettings) -> np.nda
         surprise = np.where(spatial_anomalies(values, settings.spatial_tolerance),
                             settings.spatial_surprise, surprise)
     rest = int(round(settings.suppress_fraction * initial_length(len(values), settings)))
-    return surprise_to_score(suppress_repeats(surprise, rest), settings.score_scale)
+    return scoring.anomaly_score(suppress_repeats(surprise, rest), settings.score_scale)
 
 
 def value_range(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from anomaly import scoring
 from core import export
 
 
@@ -102,7 +103,7 @@ class OnlineExport(tf.Module):
             outside = ((newest_value > self.high + margin) | (newest_value < self.low - margin)) & (self.high > self.low)
             spatial = tf.reduce_any(outside, axis=1)
             surprise = tf.where(spatial, tf.constant(settings.spatial_surprise, tf.float64), surprise)
-        score = surprise / (surprise + settings.score_scale)
+        score = scoring.anomaly_score(surprise, settings.score_scale)
         score = tf.where(finite, score, tf.ones_like(score))
         surprise = tf.where(finite, surprise, tf.fill(tf.shape(surprise), tf.constant(math.inf, tf.float64)))
         return {"anomaly_score": tf.cast(score, tf.float32), "is_anomaly": score >= self.threshold,

@@ -47,6 +47,12 @@ def point_errors(window_errors, starts, window: int, length: int) -> np.ndarray:
     return total / count
 
 
-def anomaly_score(errors, threshold: float):
-    """Maps errors onto [0, 1): error / (error + threshold); exactly 0.5 at the threshold."""
-    return errors / (errors + threshold)
+def anomaly_score(x, scale):
+    """x / (x + scale): [0, inf) onto [0, 1), strictly increasing, exactly 0.5 at x = scale.
+
+    The one definition of the package's score map: reconstruction error over its threshold
+    (`anomaly/task.py`, the window detector's graph in `anomaly/detector.py`) and surprise over
+    `score_scale` (`anomaly/online.py`, the online export's graph in `anomaly/online_export.py`). Plain
+    arithmetic, so NumPy arrays and TensorFlow tensors (in a traced graph too) go through the same
+    operations and the exports score exactly as NumPy does."""
+    return x / (x + scale)

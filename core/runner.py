@@ -161,9 +161,9 @@ def run(task: Task, config, data=None) -> core_report.RunResult:
         report_dir(config, name), title=content.title, config=core_config.to_dict(config), metrics=metrics,
         seed=config.seed, wall_time_s=time.perf_counter() - started, model=content.model,
         sections=content.sections, figures=content.figures, images=content.images, extra=content.extra)
-    for name, frame in content.tables.items():
-        core_report.write_csv(folder / name, frame)
-    for name, text in content.texts.items():
-        (folder / name).write_text(text)
+    for file_name, frame in content.tables.items():
+        core_report.write_csv(folder / file_name, frame)
+    for file_name, text in content.texts.items():
+        (folder / file_name).write_text(text)
     export_dir = task.export(trained, Path(config.output_dir) / name, extra_files=core_report.report_files(folder))
     return task.result(trained, export_dir, folder, metrics)

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from anomaly import benchmark, data, nab, online
+from anomaly import benchmark, data, nab, online, scoring
 
 FAST = online.DetectorSettings(model="base", window=16, epochs=2, long_window=300, suppress_window=0)
 
@@ -52,7 +52,7 @@ def test_suppression_keeps_only_new_highs():
 
 
 def test_scores_are_strictly_increasing_in_surprise_and_below_1():
-    scores = online.surprise_to_score(np.array([0.0, 8.0, 80.0, 1e6]), 8.0)
+    scores = scoring.anomaly_score(np.array([0.0, 8.0, 80.0, 1e6]), 8.0)
     np.testing.assert_allclose(scores[:2], [0.0, 0.5])
     assert np.all(np.diff(scores) > 0) and scores[-1] < 1.0
 
@@ -150,7 +150,7 @@ def test_ensemble_averages_member_surprise_and_stays_causal():
     surprise = np.mean([online.likelihood_surprise(online.CausalDetector(m, seed=2).errors(series),
                                                    m.short_window, m.long_window) for m in members], axis=0)
     scores = detector.score(series)
-    np.testing.assert_allclose(scores, online.surprise_to_score(surprise, settings.score_scale), atol=1e-6)
+    np.testing.assert_allclose(scores, scoring.anomaly_score(surprise, settings.score_scale), atol=1e-6)
     changed = dataclasses.replace(series, values=series.values.copy())
     changed.values[1200:] += 100
     np.testing.assert_allclose(detector.score(changed)[:1200], scores[:1200], atol=1e-6)

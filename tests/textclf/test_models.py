@@ -71,3 +71,18 @@ def test_add_sine_positions_keeps_the_mask_and_round_trips(tmp_path):
     model.save(tmp_path / "positions.keras")
     np.testing.assert_allclose(np.asarray(keras.models.load_model(tmp_path / "positions.keras")(values)),
                                expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", models.names())
+def test_builder_defaults_are_the_configs_defaults(name):
+    from textclf.config import TextConfig
+
+    config = TextConfig()  # what a run without --dropout/--l2/--variant trains with
+    model = models.build(name, vocabulary_size=100, sequence_length=12, num_classes=4)
+    dropouts = [layer.rate for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
+    encoders = [layer.get_config() for layer in model.layers if isinstance(layer, EncoderBlock)]
+    assert dropouts and encoders
+    assert set(dropouts) | {encoder["dropout"] for encoder in encoders} == {config.dropout}
+    assert {encoder["l2"] for encoder in encoders} == {config.l2}
+    regularizer = model.get_layer("probabilities").kernel_regularizer
+    assert (regularizer.l2 if regularizer else 0.0) == pytest.approx(config.l2, rel=1e-6)

@@ -124,11 +124,14 @@ def _counts(part):
     return np.bincount(part.labels, minlength=len(part.class_names)).tolist()
 
 
-def test_max_per_class_caps_training_images_only_in_a_folder(tmp_path):
-    root = make_tree(tmp_path / "images", per_class=20)
+@pytest.mark.parametrize("splits", [None, ("train", "test")], ids=["flat tree", "split tree"])
+def test_max_per_class_caps_training_images_only_in_a_folder(tmp_path, splits):
+    root = make_tree(tmp_path / "images", per_class=20, splits=splits)
     whole, capped = data.load_tree(root, seed=0), data.load_tree(root, max_per_class=5, seed=0)
     assert [a + b for a, b in zip(_counts(capped["train"]), _counts(capped["validation"]))] == [5, 5, 5]
-    np.testing.assert_array_equal(capped["test"].images, whole["test"].images)  # the test part is not capped
+    # The test part is never capped: a flat tree's is carved (seeded) before the cap, a split tree's is test/.
+    assert _counts(capped["test"]) == ([2, 2, 2] if splits is None else [20, 20, 20])
+    np.testing.assert_array_equal(capped["test"].images, whole["test"].images)
 
 
 def test_max_per_class_caps_training_images_only_in_a_zip_with_splits(tmp_path):
