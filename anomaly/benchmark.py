@@ -199,7 +199,8 @@ def _online_sections(result: dict, wall_time_s: float) -> list[str]:
              "## Constants (one set for the whole corpus, chosen on this corpus)", "",
              "| constant | value |", "|---|---|"]
     lines += [f"| `{key}` | {value} |" for key, value in result["settings"].items() if key != "window"]
-    lines += ["", f"Whole corpus (errors + scores, every file): {result.get('corpus_wall_time_s', wall_time_s) / 60:.1f} "
+    corpus_minutes = result.get("corpus_wall_time_s", wall_time_s) / 60
+    lines += ["", f"Whole corpus (errors + scores, every file): {corpus_minutes:.1f} "
                   f"min wall time; peak memory {result.get('peak_memory_mb', 'n/a')} MB (max RSS of the process)."]
     if result.get("ablation"):
         lines += ["", "## Ablation: one component removed at a time", "",

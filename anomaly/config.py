@@ -3,9 +3,9 @@
 import dataclasses
 from dataclasses import field
 
+from anomaly import scoring
 from core.config import RunOptions
 from core.errors import UserError
-from anomaly import scoring
 
 
 @dataclasses.dataclass

@@ -100,7 +100,8 @@ class OnlineExport(tf.Module):
         spatial = tf.zeros_like(finite)
         if settings.spatial_tolerance:
             margin = settings.spatial_tolerance * (self.high - self.low)
-            outside = ((newest_value > self.high + margin) | (newest_value < self.low - margin)) & (self.high > self.low)
+            beyond = (newest_value > self.high + margin) | (newest_value < self.low - margin)
+            outside = beyond & (self.high > self.low)
             spatial = tf.reduce_any(outside, axis=1)
             surprise = tf.where(spatial, tf.constant(settings.spatial_surprise, tf.float64), surprise)
         score = scoring.anomaly_score(surprise, settings.score_scale)

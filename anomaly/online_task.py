@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core import report, runner
 from anomaly import data, online, plots
 from anomaly.config import AnomalyConfig
 from anomaly.online_export import OnlineExport
 from anomaly.task import evaluate_parts
+from core import report, runner
 
 #: Written beside the export: what a request needs (context length, columns, threshold).
 SERVING_FILE = "serving.json"

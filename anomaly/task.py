@@ -10,10 +10,12 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from core import callbacks as core_callbacks, optimizers, plots as core_plots, report, runner
 from anomaly import data, evaluation, models, nab, plots, scoring
 from anomaly.config import AnomalyConfig
 from anomaly.detector import WindowDetector
+from core import callbacks as core_callbacks
+from core import optimizers, report, runner
+from core import plots as core_plots
 
 
 @dataclasses.dataclass

@@ -39,7 +39,8 @@ def read_input(path) -> tuple[str | None, list]:
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise UserError(f"{path}: not valid JSON ({error})") from None
         if not isinstance(body, dict) or not isinstance(body.get("instances"), list) or not body["instances"]:
-            raise UserError(f'{path}: expected a TF Serving REST body {{"instances": [...]}} with at least one instance')
+            raise UserError(f'{path}: expected a TF Serving REST body {{"instances": [...]}} with at least one '
+                            'instance')
         try:
             return body.get("signature_name"), [_instance(value) for value in body["instances"]]
         except UserError as error:
@@ -114,7 +115,8 @@ def to_inputs(instances: list, specs: dict) -> dict[str, np.ndarray]:
                     raise ValueError("values outside 0..255")
                 array = array.astype(spec.dtype.as_numpy_dtype)
         except ValueError as error:
-            raise UserError(f"input {name!r} does not fit the signature ({error}); expected {_describe(spec)}") from None
+            raise UserError(f"input {name!r} does not fit the signature ({error}); "
+                            f"expected {_describe(spec)}") from None
         shape_ok = len(array.shape) == len(spec.shape) and all(
             want is None or want == got for want, got in zip(spec.shape, array.shape))
         if not shape_ok:

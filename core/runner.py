@@ -22,7 +22,9 @@ import keras
 import tensorflow as tf
 from tensorflow.python.framework import config as tf_config  # op determinism's off switch and its state
 
-from core import config as core_config, distribute, report as core_report
+from core import config as core_config
+from core import distribute
+from core import report as core_report
 
 
 @dataclasses.dataclass

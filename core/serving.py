@@ -208,5 +208,6 @@ def signature_speed(export_dir, input_name: str, examples: np.ndarray, *, repeat
     started = time.perf_counter()
     for _ in range(batch_repeats):
         serve(**{input_name: batch})
-    return {"latency_ms_p50": float(np.percentile(latencies, 50)), "latency_ms_p95": float(np.percentile(latencies, 95)),
+    return {"latency_ms_p50": float(np.percentile(latencies, 50)),
+            "latency_ms_p95": float(np.percentile(latencies, 95)),
             "throughput_per_s": batch_repeats * batch_size / (time.perf_counter() - started)}

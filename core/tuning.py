@@ -20,9 +20,10 @@ from typing import Any, Callable
 
 import keras_tuner as kt
 
-from core import config as core_config, runner
-from core.errors import UserError
+from core import config as core_config
+from core import runner
 from core.config import TUNERS  # noqa: F401  (defined where scripts/tune.py reads it before TensorFlow loads)
+from core.errors import UserError
 
 
 @dataclasses.dataclass

@@ -24,8 +24,8 @@ from core.quiet import quiet  # noqa: E402  (TensorFlow start-up noise off; see 
 
 quiet()
 
-from core.errors import UserError, exit_on_user_error  # noqa: E402
 from anomaly import data  # noqa: E402
+from core.errors import UserError, exit_on_user_error  # noqa: E402
 
 TARGET_FILES = ["artificialWithAnomaly/art_daily_flatmiddle.csv",
                 "realAWSCloudwatch/ec2_disk_write_bytes_1ef3de.csv"]
@@ -37,8 +37,9 @@ def parse_arguments(argv):
     parser.add_argument("--out", required=True, help="folder for the per-file result CSVs (NAB's layout)")
     parser.add_argument("--detectors", default="aeOnline",
                         help="comma-separated detector names: aeOnline (the online detector, with its ablation "
-                             "and split-half protocol), aeOnlineMultiscale (windows 16 and 64), aeMultiscale, aeDense, aeBase, aeTanh, aeDropout, "
-                             "aeDenseRetrain, aeConv, aeLstm, or 'seeds' for the four seed variants")
+                             "and split-half protocol), aeOnlineMultiscale (windows 16 and 64), aeMultiscale, "
+                             "aeDense, aeBase, aeTanh, aeDropout, aeDenseRetrain, aeConv, aeLstm, or 'seeds' for "
+                             "the four seed variants")
     parser.add_argument("--ablation", choices=["full", "statistics", "none"], default="full",
                         help="online detectors: every ablation row and the split-half protocol (full); only the "
                              "rows that re-use the detector's errors, and the split protocol (statistics); or the "

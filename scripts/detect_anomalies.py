@@ -20,8 +20,8 @@ from core.quiet import quiet  # noqa: E402  (TensorFlow start-up noise off; see 
 
 quiet()
 
-from core.errors import UserError, exit_on_user_error  # noqa: E402
 from anomaly import data  # noqa: E402
+from core.errors import UserError, exit_on_user_error  # noqa: E402
 
 
 def parse_arguments(argv):
@@ -41,8 +41,8 @@ def main(argv=None) -> int:
     arguments = parse_arguments(argv)
     if arguments.batch_size < 1:
         raise UserError(f"--batch-size must be positive, got {arguments.batch_size}")
-    from core import serving
     from anomaly.online_task import SERVING_FILE
+    from core import serving
 
     folder = serving.version_dir(arguments.model_dir, arguments.version)
     if not (folder / SERVING_FILE).is_file():
@@ -61,10 +61,10 @@ def main(argv=None) -> int:
     import numpy as np
     import pandas as pd
 
-    from core import client, report
     from anomaly import plots
     from anomaly.online_export import contexts
     from anomaly.online_task import scores_frame
+    from core import client, report
 
     loaded, _ = client.load(arguments.model_dir, arguments.version)  # tensorflow_text-safe loading
     function = loaded.signatures[description["signature"]]

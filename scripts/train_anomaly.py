@@ -18,10 +18,10 @@ from core.quiet import quiet  # noqa: E402  (TensorFlow start-up noise off; see 
 
 quiet()
 
-from core import config as core_config  # noqa: E402
-from core.errors import exit_on_user_error  # noqa: E402
 from anomaly import data  # noqa: E402  (NumPy and pandas only: input errors show before TF loads)
 from anomaly.config import AnomalyConfig  # noqa: E402
+from core import config as core_config  # noqa: E402
+from core.errors import exit_on_user_error  # noqa: E402
 
 
 def _summary(part: str, metrics: dict) -> str:
@@ -41,7 +41,7 @@ def main(argv=None) -> int:
         series = data.load_series(config)
         presets.check_length(series, presets.ONLINE_DETECTORS[config.detector])
 
-    from anomaly import task, online_task  # TensorFlow loads only once the flags and the data are valid
+    from anomaly import online_task, task  # TensorFlow loads only once the flags and the data are valid
     from core import distribute
 
     distribute.get(config.strategy)  # before any other TensorFlow op (multi-worker needs that)

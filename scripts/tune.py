@@ -2,7 +2,8 @@
 and exports it with its report, like the train scripts.
 
     python scripts/tune.py --task anomaly --tuner random --max-trials 10 --directory tuning
-    python scripts/tune.py --task textclf --tuner bayesian --max-trials 20 --set csv=../shared/data/ag_news/test_subset.csv
+    python scripts/tune.py --task textclf --tuner bayesian --max-trials 20 \
+        --set csv=../shared/data/ag_news/test_subset.csv
     python scripts/tune.py --task vision --tuner hyperband --epochs 27 --set data=flowers/ --set max_per_class=200
     python scripts/tune.py --task vision --hp model=resnet ...     # fix a hyper-parameter, tune the rest
 

@@ -3,11 +3,9 @@ with a time-to-accuracy curve (test accuracy after each epoch against training s
 
 import dataclasses
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
 from core import serving
 from core.metrics import classification_metrics
@@ -77,7 +75,8 @@ def markdown(summary: dict, figure_name: str) -> str:
     environment = summary["environment"]
     lines = ["# Vision benchmark", "", f"Data `{summary['data']}`; wall time {summary['wall_time_s'] / 60:.1f} min on "
              f"{environment['cpu_count']} CPUs ({environment.get('gpu') or 'no GPU'}), TensorFlow "
-             f"{environment['packages']['tensorflow']}, Keras {environment['packages']['keras']}; seed {summary['seed']}.",
+             f"{environment['packages']['tensorflow']}, Keras {environment['packages']['keras']}; "
+             f"seed {summary['seed']}.",
              "", "Each model trains on the training split (validation carved from it; at most "
              f"{summary['max_per_class'] or 'all'} images per class) for at most {summary['epochs']} epochs and is "
              "scored on the whole test split. The time-to-accuracy curve is the test accuracy after each epoch "

@@ -18,7 +18,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from core import callbacks as core_callbacks, export, optimizers, plots as core_plots, report, runner
+from core import callbacks as core_callbacks
+from core import export, optimizers, report, runner
+from core import plots as core_plots
 from core.metrics import classification_metrics
 from vision import data, models, plots
 from vision.config import VisionConfig
