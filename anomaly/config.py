@@ -62,6 +62,7 @@ class AnomalyConfig(RunOptions):
 
     def validate(self) -> None:
         """Raises UserError for values no run can use."""
+        super().validate()
         if self.csv and self.nab_file:
             raise UserError("pass either --csv or --nab-file, not both")
         if self.labels and not self.csv:

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.errors import UserError
+
 #: NAB's config/profiles.json, embedded so that scoring works without a NAB checkout.
 PROFILES = {
     "standard": {"tpWeight": 1.0, "fnWeight": 1.0, "fpWeight": 0.11, "tnWeight": 1.0},
@@ -35,8 +37,15 @@ PROBATIONARY_PERCENT = 0.15
 
 
 def load_profiles(path) -> dict[str, dict[str, float]]:
-    """Reads NAB's `config/profiles.json` into profile name -> cost matrix."""
-    return {name: profile["CostMatrix"] for name, profile in json.loads(Path(path).read_text()).items()}
+    """Reads NAB's `config/profiles.json` into profile name -> cost matrix; a UserError naming the file when
+    it is missing or not NAB's format."""
+    path = Path(path)
+    try:
+        return {name: dict(profile["CostMatrix"]) for name, profile in json.loads(path.read_text()).items()}
+    except FileNotFoundError:
+        raise UserError(f"{path}: not found (NAB's scoring profiles; --nab-dir must be a NAB checkout)") from None
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise UserError(f"{path}: not NAB's profiles (JSON of profile -> CostMatrix): {error}") from None
 
 
 def probationary_length(length: int, percent: float = PROBATIONARY_PERCENT) -> int:

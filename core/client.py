@@ -111,6 +111,8 @@ def to_inputs(instances: list, specs: dict) -> dict[str, np.ndarray]:
                 array = np.asarray(values)
                 if array.dtype.kind not in "biuf":
                     raise ValueError("not numeric")
+                if not spec.dtype.is_floating and array.dtype.kind == "f" and not np.isfinite(array).all():
+                    raise ValueError("NaN or infinite values for an integer input")
                 if spec.dtype.name == "uint8" and (array.min() < 0 or array.max() > 255):
                     raise ValueError("values outside 0..255")
                 array = array.astype(spec.dtype.as_numpy_dtype)

@@ -15,11 +15,26 @@ import hashlib
 import json
 import math
 import os
+import re
 import types
 import typing
 from pathlib import Path
 
 from core.errors import UserError
+
+_MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def check_model_name(name: str, flag: str = "--name") -> str:
+    """`name` if it can be a TF Serving model name and a single folder under saved_models/; else a UserError.
+    (A `/` would nest the export where `models.config` and TF Serving's REST paths, /v1/models/NAME, cannot
+    reach it; `..` would put it outside.) Every config built by `build` (flags, --set, files) is checked."""
+    if not _MODEL_NAME.fullmatch(name or "") or name in (".", ".."):
+        raise UserError(f"{flag} {name!r}: a model name is letters, digits, '.', '_' and '-', starting with a "
+                        "letter or digit (no '/': it names one folder under saved_models/ and the "
+                        "TF Serving model)")
+    return name
+
 
 #: Keras Tuner's tuners, by `scripts/tune.py --tuner` name (here: read before TensorFlow loads).
 TUNERS = ("random", "hyperband", "bayesian")
@@ -45,6 +60,11 @@ class RunOptions:
     deterministic: bool = dataclasses.field(default=True, metadata={
         "help": "TensorFlow op determinism: the same command and seed give the same weights "
                 "(--no-deterministic: faster on many cores, not repeatable)"})
+
+    def validate(self) -> None:
+        """Checks the shared fields (a task's `validate` calls this first): `name` is one folder."""
+        if self.name is not None:
+            check_model_name(self.name, "--name")
 
     @property
     def export_name(self) -> str:
@@ -155,9 +175,12 @@ def build(config_class, **values):
 
     The constructor applies a preset (its `__post_init__`) to the fields it was not told otherwise; the
     values are then set again with `dataclasses.replace`, which keeps the preset, so that a value given
-    explicitly wins even when it equals the field default. Float values must be finite.
+    explicitly wins even when it equals the field default. Float values must be finite and a `name` must
+    be one folder (`check_model_name`).
     """
     check_finite(config_class, values)
+    if values.get("name") is not None:
+        check_model_name(values["name"])
     config = config_class(**values)
     return dataclasses.replace(config, **values) if values else config
 

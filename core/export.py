@@ -12,7 +12,6 @@ export into the same model folder removes such stale ones (see `remove_stale_tem
 """
 
 import os
-import re
 import shutil
 import socket
 import time
@@ -22,25 +21,11 @@ from typing import Callable
 
 import keras
 
-from core.errors import UserError
+from core.config import check_model_name  # noqa: F401  (re-exported: export names are checked there)
 from core.serving import versions, write_warmup  # serving imports nothing from here (no import cycle)
 
 TEMPORARY_PREFIX = ".tmp-"
 STALE_AFTER_S = 24 * 3600  # a temporary folder of another machine (shared disk) this old is abandoned
-_MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-
-
-def check_model_name(name: str, flag: str = "--name") -> str:
-    """`name` if it can be a TF Serving model name and a single folder under saved_models/; else a UserError.
-    (A `/` would nest the export where `models.config` and TF Serving's REST paths, /v1/models/NAME, cannot
-    reach it.)"""
-    if not _MODEL_NAME.fullmatch(name or ""):
-        raise UserError(f"{flag} {name!r}: a model name is letters, digits, '.', '_' and '-', starting with a "
-                        "letter or digit (no '/': it names one folder under saved_models/ and the "
-                        "TF Serving model)")
-    return name
-
-
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

@@ -196,7 +196,7 @@ def signature_speed(export_dir, input_name: str, examples: np.ndarray, *, repeat
     import tensorflow as tf
 
     serve = tf.saved_model.load(str(export_dir)).signatures[signature]
-    single = [tf.constant(examples[i % len(examples)][None]) for i in range(repeats)]
+    single = [tf.constant(examples[[i % len(examples)]]) for i in range(repeats)]  # a batch of one, any dtype
     serve(**{input_name: single[0]})
     latencies = []
     for request in single:

@@ -15,6 +15,7 @@ bytes the model cannot decode) is one line naming the file or flag, exit code 2.
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -40,12 +41,19 @@ def main(argv=None) -> int:
     parser.add_argument("--print-request", action="store_true", help="print the REST body and exit")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the server")
     arguments = parser.parse_args(argv)
+    if arguments.url is not None and not arguments.url.startswith(("http://", "https://")):
+        raise UserError(f"--url {arguments.url!r}: give the REST address with its scheme, e.g. http://localhost:8501")
+    if not (math.isfinite(arguments.timeout) and arguments.timeout > 0):
+        raise UserError(f"--timeout must be a positive number of seconds, got {arguments.timeout}")
     serving.version_dir(arguments.model_dir, arguments.version)  # a clear error before TensorFlow loads
     file_signature, instances = client.read_input(arguments.input)
     signature = arguments.signature or file_signature or "serving_default"
 
     loaded, _ = client.load(arguments.model_dir, arguments.version)
-    inputs = client.to_inputs(instances, client.signature_inputs(loaded, signature))
+    try:
+        inputs = client.to_inputs(instances, client.signature_inputs(loaded, signature))
+    except UserError as error:
+        raise UserError(f"--input {arguments.input}: {error}") from None
     body = serving.rest_request(signature, inputs)
     if arguments.print_request:
         print(serving.to_json(body))

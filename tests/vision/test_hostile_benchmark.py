@@ -1,0 +1,56 @@
+"""Hostile inputs through scripts/benchmark_vision.py (in-process `main(argv)`, in a temporary working
+directory): one `error: ...` line naming the flag or the data, exit code 2, before any training, and nothing
+written (no benchmarks/ results, no .runs state)."""
+
+import pytest
+
+from tests.conftest import run_script
+from tests.vision.images import make_tree, png_bomb
+
+CASES = {
+    "unknown setting": (["--settings", "nope"], "--settings: 'nope' is unknown; settings are cifar10, cifar3"),
+    "efficiency steps": (["--efficiency-steps", "-1"], "--efficiency-steps must be >= 0, got -1"),
+    "set nan": (["--set", "dropout=nan"], "--set dropout=nan: must be a finite number"),
+    "set inf": (["--set", "learning_rate=inf"], "--set learning_rate=inf: must be a finite number"),
+    "set unknown field": (["--set", "colour=red"], "unknown field 'colour'"),
+    "set bad int": (["--set", "batch_size=big"], "--set batch_size=big: 'big' is not a valid int"),
+    "set nested name": (["--set", "name=a/b"], "--name 'a/b'"),
+    "set image size": (["--set", "image_size=4"], "--image-size must be in 8..1024"),
+    "epochs 0": (["--epochs", "0"], "--epochs, --batch-size, --learning-rate must be positive"),
+    "max per class 1": (["--max-per-class", "1"], "--max-per-class must be at least 2, got 1"),
+    "missing data": (["--data", "nowhere"], "--data 'nowhere': no such directory or zip file"),
+    "unknown model": (["--models", "vgg,alexnet"], "unknown vision model 'alexnet'"),
+    "cifar3 classes missing": (["--settings", "cifar3"], "--classes dog, automobile, truck not found; the classes "
+                                                         "are blue, green, red"),
+    "one class": (["--data", "one_class"], "a classifier needs at least two class folders"),
+    "only bombs in a class": (["--data", "bombs"], "class 'bombs' has no decodable images"),
+}
+
+
+@pytest.fixture(scope="module")
+def trees(tmp_path_factory):
+    """The image trees, made once (the bombs take a moment to write); each test links them into its folder."""
+    root = tmp_path_factory.mktemp("trees")
+    make_tree(root / "images", per_class=6)
+    make_tree(root / "one_class", per_class=6, classes=("red",))
+    make_tree(root / "bombs", per_class=6, classes=("red", "green"))
+    (root / "bombs" / "bombs").mkdir()
+    for index in range(3):
+        (root / "bombs" / "bombs" / f"{index}.png").write_bytes(png_bomb(20_000, 20_000))
+    return root
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_benchmark_vision_refuses_bad_input_in_one_line_and_writes_nothing(trees, tmp_path, monkeypatch, capsys,
+                                                                            case):
+    for name in ("images", "one_class", "bombs"):
+        (tmp_path / name).symlink_to(trees / name)
+    monkeypatch.chdir(tmp_path)
+    extra, expected = CASES[case]
+    argv = ["--data", "images", "--settings", "cifar10", "--models", "vgg", "--epochs", "1",
+            "--efficiency-steps", "0", *extra]  # a later --data/--settings/--models wins
+    code, out, err = run_script("benchmark_vision", argv, capsys)
+    assert code == 2, err[-2000:]
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err[-2000:]
+    assert expected in err, err
+    assert {path.name for path in tmp_path.iterdir()} == {"images", "one_class", "bombs"}  # no benchmarks/
