@@ -122,11 +122,8 @@ def test_comparison_table_ranks_every_summary_among_the_published(tmp_path):
     (["--files", "nothing-matches"], "no NAB data files match"),
     (["--detectors", "aeMagic"], "unknown detector 'aeMagic'"),
 ])
-def test_benchmark_script_bad_input(tmp_path, flags, message):
-    import subprocess
-    import sys
-
-    from tests.conftest import REPO
+def test_benchmark_script_bad_input(tmp_path, monkeypatch, capsys, flags, message):
+    from tests.conftest import run_script
 
     nab_dir = tmp_path / "nab"
     (nab_dir / "data" / "cat").mkdir(parents=True)
@@ -135,9 +132,10 @@ def test_benchmark_script_bad_input(tmp_path, flags, message):
     one = data.synthetic_series(0)
     one.frame().to_csv(nab_dir / "data" / "cat" / "file.csv", index=False)
     arguments = ["--nab-dir", str(nab_dir), "--out", str(tmp_path / "out"), *flags]
-    result = subprocess.run([sys.executable, str(REPO / "scripts" / "benchmark_anomaly.py"), *arguments],
-                            capture_output=True, text=True, timeout=300, cwd=tmp_path)
-    assert result.returncode == 2 and message in result.stderr
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_script("benchmark_anomaly", arguments, capsys)
+    assert code == 2 and message in err, err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
     assert not (tmp_path / "out").exists()
 
 

@@ -143,20 +143,16 @@ def tiny_preset(monkeypatch):
     return "aeTiny"
 
 
-def test_train_then_score_a_new_csv_multivariate_round_trip(tmp_path, tiny_preset):
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-    import detect_anomalies
-    import train_anomaly
+def test_train_then_score_a_new_csv_multivariate_round_trip(tmp_path, tiny_preset, capsys):
+    from tests.conftest import run_script
 
     rng = np.random.default_rng(0)
     both = np.stack([sine(1200), 0.5 * sine(1200, seed=1) + rng.normal(0, 0.1, 1200)], axis=1)
     train_csv = _write_csv(tmp_path / "train.csv", both, ("a", "b"))
-    assert train_anomaly.main(["--csv", str(train_csv), "--value-column", "a,b", "--detector", tiny_preset,
-                               "--output-dir", str(tmp_path / "models"), "--reports-dir", str(tmp_path / "reports"),
-                               "--name", "multi"]) == 0
+    code, _, err = run_script("train_anomaly", ["--csv", str(train_csv), "--value-column", "a,b", "--detector",
+                                                tiny_preset, "--output-dir", str(tmp_path / "models"),
+                                                "--reports-dir", str(tmp_path / "reports"), "--name", "multi"], capsys)
+    assert code == 0, err
     version = tmp_path / "models" / "multi" / "1"
     serving = json.loads((version / "serving.json").read_text())
     assert serving["columns"] == ["a", "b"] and serving["shape"] == [None, 16 + 3 - 1, 2]
@@ -166,8 +162,10 @@ def test_train_then_score_a_new_csv_multivariate_round_trip(tmp_path, tiny_prese
     new[300, 1] = 500.0  # far outside anything seen in column b
     new_csv = _write_csv(tmp_path / "new.csv", new, ("a", "b"))
     out = tmp_path / "scores.csv"
-    assert detect_anomalies.main(["--model-dir", str(tmp_path / "models" / "multi"), "--csv", str(new_csv),
-                                  "--output", str(out), "--plot", str(tmp_path / "scores.png")]) == 0
+    code, _, err = run_script("detect_anomalies", ["--model-dir", str(tmp_path / "models" / "multi"), "--csv",
+                                                   str(new_csv), "--output", str(out), "--plot",
+                                                   str(tmp_path / "scores.png")], capsys)
+    assert code == 0, err
     frame = pd.read_csv(out)
     assert list(frame.columns) == ["timestamp", "a", "b", "anomaly_score", "is_anomaly"] and len(frame) == 400
     assert frame["anomaly_score"][:17].isna().all() and frame["anomaly_score"][17:].between(0, 1).all()
@@ -179,10 +177,10 @@ def test_train_then_score_a_new_csv_multivariate_round_trip(tmp_path, tiny_prese
     short = _write_csv(tmp_path / "short.csv", both[:10], ("a", "b"))
     for csv, expected in ((wrong, "no 'b' column"), (short, "needs at least 18 rows")):
         target = tmp_path / f"out_{csv.stem}.csv"
-        with pytest.raises(SystemExit) as exit_info:
-            detect_anomalies.main(["--model-dir", str(tmp_path / "models" / "multi"), "--csv", str(csv),
-                                   "--output", str(target)])
-        assert exit_info.value.code == 2 and not target.exists()
+        code, _, err = run_script("detect_anomalies", ["--model-dir", str(tmp_path / "models" / "multi"), "--csv",
+                                                       str(csv), "--output", str(target)], capsys)
+        assert code == 2 and expected in err and len(err.strip().splitlines()) == 1, err
+        assert not target.exists()
 
 
 @pytest.mark.parametrize("arguments, message", [
@@ -192,18 +190,13 @@ def test_train_then_score_a_new_csv_multivariate_round_trip(tmp_path, tiny_prese
     (["--alert-threshold", "1.5"], "--alert-threshold"),
 ])
 def test_bad_input_gets_one_line_and_exit_2(tmp_path, capsys, arguments, message):
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-    import train_anomaly
+    from tests.conftest import run_script
 
     csv = _write_csv(tmp_path / "s.csv", sine(600))
-    with pytest.raises(SystemExit) as exit_info:
-        train_anomaly.main(["--csv", str(csv), "--output-dir", str(tmp_path / "m"), "--reports-dir",
-                            str(tmp_path / "r"), *arguments])
-    error = capsys.readouterr().err.strip().splitlines()
-    assert exit_info.value.code == 2 and len(error) == 1 and message in error[0]
+    code, _, err = run_script("train_anomaly", ["--csv", str(csv), "--output-dir", str(tmp_path / "m"),
+                                                "--reports-dir", str(tmp_path / "r"), *arguments], capsys)
+    error = err.strip().splitlines()
+    assert code == 2 and len(error) == 1 and message in error[0], err
     assert not (tmp_path / "m").exists() and not (tmp_path / "r").exists()
 
 

@@ -1,25 +1,23 @@
-"""End to end: a short training run, its export and report, and the script's handling of bad input."""
+"""End to end: a short training run (tests/conftest.py's `anomaly_run`), its export and report, and the
+script's handling of bad input. The export contract shared with the other tasks (warmup, predict.py) is
+tests/core/test_export_contract.py."""
 
 import json
 import subprocess
-from pathlib import Path
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from anomaly import data, task
-from anomaly.config import AnomalyConfig
-from tests.conftest import REPO
+from anomaly import data
+from tests.conftest import REPO, run_script
 
 
 @pytest.fixture(scope="module")
-def short_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("run")
-    config = AnomalyConfig(window=24, epochs=3, seed=1, verbose=0, output_dir=str(root / "saved_models"),
-                           reports_dir=str(root / "reports"), run_dir=str(root / "runs"))
-    return config, task.run(config)
+def short_run(anomaly_run):
+    return anomaly_run
 
 
 def test_run_exports_a_versioned_savedmodel_with_its_report(short_run):
@@ -58,9 +56,20 @@ def test_exported_signature_scores_raw_windows_like_the_in_process_detector(shor
     assert served["anomaly_score"][split.validation_end:].max() > served["anomaly_score"][:split.train_end].max()
 
 
-def run_script(*args, cwd):
-    return subprocess.run([sys.executable, str(REPO / "scripts" / "train_anomaly.py"), *args],
-                          capture_output=True, text=True, cwd=cwd, timeout=300)
+def _train(argv, cwd, monkeypatch, capsys):
+    """scripts/train_anomaly.py's main(argv) in this process, in `cwd` (the default outputs are relative)."""
+    monkeypatch.chdir(cwd)
+    return run_script("train_anomaly", argv, capsys)
+
+
+def test_the_script_entry_point_exits_2_with_one_error_line(tmp_path):
+    # A real interpreter on purpose: the exit status of `python scripts/train_anomaly.py` itself (the
+    # `sys.exit(main())` every script ends with), which the in-process tests below cannot see.
+    result = subprocess.run([sys.executable, str(REPO / "scripts" / "train_anomaly.py"), "--csv", "missing.csv"],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == "error: missing.csv: file not found\n", result.stderr
+    assert result.stdout == "" and list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("content, flags, message", [
@@ -77,58 +86,41 @@ def run_script(*args, cwd):
     ("timestamp,value\n2024-01-01 00:00+01:00,1\n2024-01-01 00:05,2\n", [], "same UTC offset"),
     ("timestamp,value\n2024-01-01 00:00,1\n2024-01-01 00:05,\n2024-01-01 00:10,3\n", [], "1 empty or NaN"),
 ])
-def test_script_reports_bad_input_in_one_line_exit_2_and_writes_nothing(tmp_path, content, flags, message):
+def test_script_reports_bad_input_in_one_line_exit_2_and_writes_nothing(tmp_path, monkeypatch, capsys, content,
+                                                                        flags, message):
     csv = tmp_path / "input.csv"
     if content is not None:
         csv.write_text(content)
-    result = run_script("--csv", str(csv), *flags, cwd=tmp_path)
-    assert result.returncode == 2, result.stderr
-    assert result.stderr.startswith("error: ") and message in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    code, _, err = _train(["--csv", str(csv), *flags], tmp_path, monkeypatch, capsys)
+    assert code == 2, err
+    assert err.startswith("error: ") and message in err, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert {path.name for path in tmp_path.iterdir()} <= {"input.csv"}  # nothing but the input
     assert not any((tmp_path / name).exists() for name in ("saved_models", "reports", "runs"))
 
 
-def test_script_rejects_labels_that_do_not_match_the_data(tmp_path):
+def test_script_rejects_labels_that_do_not_match_the_data(tmp_path, monkeypatch, capsys):
     csv = tmp_path / "cat" / "s.csv"
     csv.parent.mkdir()
     csv.write_text("timestamp,value\n" + "".join(f"2024-01-01 {h:02d}:00,{h % 5}\n" for h in range(24)))
     labels = tmp_path / "windows.json"
     labels.write_text(json.dumps({"cat/s.csv": [["2025-01-01 00:00", "2025-01-02 00:00"]]}))
-    result = run_script("--csv", str(csv), "--labels", str(labels), "--detector", "window", "--window", "4",
-                        cwd=tmp_path)
-    assert result.returncode == 2 and "the labels file does not match the data file" in result.stderr
+    code, _, err = _train(["--csv", str(csv), "--labels", str(labels), "--detector", "window", "--window", "4"],
+                          tmp_path, monkeypatch, capsys)
+    assert code == 2 and "the labels file does not match the data file" in err, err
     assert not (tmp_path / "saved_models").exists()
 
 
-def test_script_rejects_unknown_models_with_the_known_ones(tmp_path):
-    result = run_script("--detector", "window", "--model", "transformer", cwd=tmp_path)
-    assert result.returncode == 2 and "dense" in result.stderr
+def test_script_rejects_unknown_models_with_the_known_ones(tmp_path, monkeypatch, capsys):
+    from anomaly import models
 
-
-def test_warmup_requests_replay_and_predict_script_runs_locally(short_run, tmp_path, capsys):
-    from core import serving
-    from tests.conftest import run_script
-
-    config, result = short_run
-    [(signature, inputs)] = serving.read_warmup(result.export_dir)
-    assert inputs["windows"].shape == (1, config.window)
-    loaded = tf.saved_model.load(str(result.export_dir))
-    assert loaded.signatures[signature](**{k: tf.constant(v) for k, v in inputs.items()})["anomaly_score"].shape == (1,)
-    windows, _ = data.sliding_windows(data.synthetic_series(config.seed).values, config.window)
-    (tmp_path / "windows.csv").write_text("\n".join(",".join(f"{v:.6f}" for v in row) for row in windows[:3]))
-    code, out, err = run_script("predict", ["--model-dir", str(result.export_dir.parent),
-                                            "--input", str(tmp_path / "windows.csv")], capsys)
-    assert code in (0, None), err
-    predictions = json.loads(out)["predictions"]
-    np.testing.assert_allclose([row["anomaly_score"] for row in predictions],
-                               result.detector.predict(windows[:3])["anomaly_score"], atol=1e-5)
+    code, _, err = _train(["--detector", "window", "--model", "transformer"], tmp_path, monkeypatch, capsys)
+    assert code == 2 and "'transformer'" in err and ", ".join(models.names()) in err, err
+    assert not (tmp_path / "saved_models").exists()
 
 
 @pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")  # 1e39 -> float32, on purpose
 def test_non_finite_windows_are_anomalies_and_predict_prints_valid_json(short_run, tmp_path, capsys):
-    from tests.conftest import run_script
-
     config, result = short_run
     windows = np.full((4, config.window), 50.0)
     windows[0, -1], windows[1, 3], windows[2, 0] = np.inf, np.nan, 1e39  # 1e39 overflows float32: inf

@@ -3,7 +3,6 @@ history (so `epochs_trained` and the report's curves count every epoch)."""
 
 import subprocess
 import sys
-import time
 
 import keras
 import numpy as np
@@ -51,12 +50,14 @@ def test_a_second_live_run_cannot_share_the_state_folder(tmp_path):
     pytest.importorskip("fcntl")
     run_dir = tmp_path / "state"
     run_dir.mkdir()
-    # Another process holding run_dir/lock as lock_state_dir does (flock, its pid inside), without importing
-    # TensorFlow.
+    # A real second process on purpose: the lock is per process (a flock, its owner's pid inside), and it must
+    # go with the process when that process dies. The holder takes run_dir/lock as lock_state_dir does, without
+    # importing TensorFlow, says so, and holds it until its stdin closes.
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import fcntl, os, sys, time; f = open(sys.argv[1], 'a+'); "
+        [sys.executable, "-c", "import fcntl, os, sys; f = open(sys.argv[1], 'a+'); "
          "fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB); f.write(str(os.getpid())); f.flush(); "
-         "print('locked', flush=True); time.sleep(60)", str(run_dir / "lock")], stdout=subprocess.PIPE, text=True)
+         "print('locked', flush=True); sys.stdin.read()", str(run_dir / "lock")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
         with pytest.raises(UserError, match=f"{run_dir}: another run \\(pid {holder.pid}\\) is training"):
@@ -65,15 +66,7 @@ def test_a_second_live_run_cannot_share_the_state_folder(tmp_path):
             callbacks.lock_state_dir(run_dir)
     finally:
         holder.kill()
-        holder.wait(timeout=30)
-    deadline = time.time() + 10  # the lock goes with the process
-    while True:
-        try:
-            callbacks.lock_state_dir(run_dir)
-            break
-        except UserError:
-            if time.time() > deadline:
-                raise
-            time.sleep(0.1)
+        holder.wait(timeout=30)  # reaped: its descriptors, and so its flock, are gone
+    callbacks.lock_state_dir(run_dir)  # the lock went with the process: free at once, no waiting
     callbacks.unlock_state_dir(run_dir)
     assert len(_fit(run_dir, 1).history["loss"]) == 1

@@ -56,6 +56,8 @@ def test_mirrored_strategy_scales_the_batch_per_replica():
 
 
 def test_two_workers_on_localhost_train_in_sync_and_only_the_chief_exports(tmp_path):
+    # Real processes on purpose: MultiWorkerMirroredStrategy needs one process per worker (TF_CONFIG, the
+    # collective ops' servers), and what each worker prints and writes is the behaviour under test.
     ports = _free_ports(2)
     cluster = {"worker": [f"localhost:{port}" for port in ports]}
     processes = []
@@ -63,10 +65,9 @@ def test_two_workers_on_localhost_train_in_sync_and_only_the_chief_exports(tmp_p
         environment = {**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster,
                                                                "task": {"type": "worker", "index": index}})}
         processes.append(subprocess.Popen(
-            [sys.executable, str(REPO / "scripts" / "train_anomaly.py"), "--detector", "window", "--strategy", "multiworker",
-             "--epochs", "2",
-             "--verbose", "0"], cwd=tmp_path, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True))
+            [sys.executable, str(REPO / "scripts" / "train_anomaly.py"), "--detector", "window",
+             "--strategy", "multiworker", "--epochs", "2", "--verbose", "0"],
+            cwd=tmp_path, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     outputs = []
     try:
         for process in processes:

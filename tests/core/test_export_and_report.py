@@ -73,6 +73,9 @@ def test_report_writes_json_markdown_and_plots(tmp_path):
         report.write_report(directory, title="T", config={}, metrics={}, seed=0, wall_time_s=0)
 
 
+# Slow tier: the same standard_callbacks resume as tests/core/test_callbacks.py's
+# test_a_resumed_fit_returns_the_history_of_the_whole_run, which checks more of it (epochs, elapsed time).
+@pytest.mark.slow
 def test_backup_and_restore_resumes_a_killed_run(tmp_path):
     from core.callbacks import standard_callbacks
 

@@ -30,6 +30,8 @@ def test_everything_is_replayed_when_the_import_fails(capfd):
 
 
 def test_a_script_process_imports_tensorflow_quietly():
+    # A real interpreter on purpose: the noise is written by TensorFlow's C++ start-up to file descriptor 2 of a
+    # fresh process, once per process (this one imported TensorFlow long ago).
     code = ("import sys; sys.path.insert(0, sys.argv[1]); from core.quiet import quiet; quiet()\n"
             "import keras, tensorflow as tf\n"
             "print(int(tf.constant(1) + 1), file=sys.stderr)\n")

@@ -95,7 +95,8 @@ def test_tuner_trials_are_built_in_the_strategy_scope_and_seeded(tmp_path):
     """Trials were built outside `strategy.scope()` and (anomaly) never seeded."""
     import keras_tuner as kt
 
-    from anomaly import data, tuning as anomaly_tuning
+    from anomaly import data
+    from anomaly import tuning as anomaly_tuning
     from core.tuning import ConfigHyperModel
 
     base = AnomalyConfig(detector="window", epochs=1, verbose=0, strategy="mirrored", seed=5)

@@ -134,7 +134,6 @@ def test_unreachable_server_is_a_clear_error(exported, tmp_path, capsys):
 def test_real_tensorflow_model_server_answers_like_local(exported, tmp_path, capsys):
     import socket
     import subprocess
-    import time
 
     root, _, _ = exported
     with socket.socket() as probe:
@@ -146,12 +145,34 @@ def test_real_tensorflow_model_server_answers_like_local(exported, tmp_path, cap
         (tmp_path / "rows.csv").write_text("0.1,0.2,0.3\n")
         arguments = ["--model-dir", str(root / "tiny"), "--input", str(tmp_path / "rows.csv")]
         local = json.loads(run_script("predict", arguments, capsys)[1])
-        for _ in range(60):
-            code, out, _ = run_script("predict", arguments + ["--url", f"http://127.0.0.1:{port}"], capsys)
-            if code in (0, None):
-                break
-            time.sleep(1)
+        _wait_until_available(server, f"http://127.0.0.1:{port}/v1/models/tiny", timeout=60)
+        code, out, err = run_script("predict", arguments + ["--url", f"http://127.0.0.1:{port}"], capsys)
+        assert code in (0, None), err
         np.testing.assert_allclose(json.loads(out)["predictions"], local["predictions"], atol=1e-5)
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def _wait_until_available(server, status_url: str, timeout: float) -> None:
+    """Polls TF Serving's model status until a version is AVAILABLE; the pause between polls is a wait on the
+    server process, so a server that exits fails the test at once."""
+    import subprocess
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(status_url, timeout=5) as response:
+                if any(version.get("state") == "AVAILABLE"
+                       for version in json.loads(response.read()).get("model_version_status", [])):
+                    return
+        except (OSError, ValueError):  # not listening yet (URLError is an OSError), or not JSON yet
+            pass
+        assert time.monotonic() < deadline, f"{status_url}: no AVAILABLE version within {timeout} s"
+        try:
+            code = server.wait(timeout=0.2)
+        except subprocess.TimeoutExpired:
+            continue
+        raise AssertionError(f"tensorflow_model_server exited with status {code}")

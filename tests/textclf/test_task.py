@@ -1,36 +1,22 @@
-"""End to end: a short run on texts the test makes, its string-in export, and bad input through the script."""
+"""End to end: a short run on texts the test makes (tests/conftest.py's `textclf_run`), its string-in export,
+and bad input through the script. The export contract shared with the other tasks (warmup, predict.py) is
+tests/core/test_export_contract.py."""
 
 import dataclasses
-import subprocess
-import sys
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import REPO
+from tests.conftest import run_script
 from textclf import task
 from textclf.config import TextConfig
 
-WORDS = {"sport": "match goal team win league coach", "money": "stock market bank profit shares trade"}
-
 
 @pytest.fixture(scope="module")
-def short_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("text")
-    rng = np.random.default_rng(0)
-    rows = []
-    for index in range(240):
-        label = "sport" if index % 2 else "money"
-        words = rng.choice(WORDS[label].split(), size=6)
-        rows.append(f"{label},{' '.join(words)} today\n")
-    csv = root / "news.csv"
-    csv.write_text("label,text\n" + "".join(rows))
-    config = TextConfig(csv=str(csv), epochs=4, sequence_length=16, verbose=0, seed=0,
-                        output_dir=str(root / "saved_models"), reports_dir=str(root / "reports"),
-                        run_dir=str(root / "runs"))
-    return config, task.run(config)
+def short_run(textclf_run):
+    return textclf_run
 
 
 def test_short_run_learns_and_reports(short_run):
@@ -42,9 +28,17 @@ def test_short_run_learns_and_reports(short_run):
         assert (result.export_dir / name).is_file(), name
 
 
-def test_attention_covers_the_real_tokens_and_rows_sum_to_one(short_run):
-    config, result = short_run
-    trained = task.fit(config, task.prepare(config))
+def test_adamw_cosine_trains_and_the_attention_covers_the_real_tokens(short_run):
+    config, _ = short_run
+    config = dataclasses.replace(config, optimizer="adamw", schedule="cosine", warmup_epochs=0.5, epochs=2,
+                                 test_curves=False, seed=1)
+    parts = task.prepare(config)
+    parts["train"] = parts["train"].subset(np.arange(64))
+    trained = task.fit(config, parts)
+    assert "test_loss" not in trained.history and len(trained.history["loss"]) == 2
+    optimizer = trained.model.optimizer
+    assert isinstance(optimizer, keras.optimizers.AdamW)
+    assert float(optimizer.learning_rate) < 1e-6  # cosine decayed to 0 at the last step
     tokens, weights = task.attention(trained, "goal team win")
     assert tokens[:3] == ["goal", "team", "win"] and weights.shape == (len(tokens), len(tokens))
     np.testing.assert_allclose(weights.sum(axis=1), 1.0, atol=1e-5)
@@ -78,7 +72,8 @@ def test_builders_default_to_the_config_defaults():
         assert (parameters["l2"].default, parameters["dropout"].default) == (config.l2, config.dropout), name
 
 
-@pytest.mark.slow
+# The one resume of a killed run through core.runner (its state folder, for every task); the callbacks' part
+# alone is tests/core/test_callbacks.py::test_a_resumed_fit_returns_the_history_of_the_whole_run.
 def test_a_resumed_fit_counts_every_epoch_of_the_run(short_run, tmp_path):
     config, _ = short_run
     config = dataclasses.replace(config, epochs=3, test_curves=False, run_dir=str(tmp_path / "runs"))
@@ -98,6 +93,10 @@ def test_a_resumed_fit_counts_every_epoch_of_the_run(short_run, tmp_path):
     assert not (config.state_dir() / "backup").exists()
 
 
+# Slow tier: the seed's architecture (3 encoders of 8 heads, 2048 wide) through the fit, optimizer and attention
+# path that test_adamw_cosine_trains_and_the_attention_covers_the_real_tokens runs on the default model; the
+# architecture itself is built, saved and checked in tests/textclf/test_models.py.
+@pytest.mark.slow
 def test_seed_model_with_adamw_cosine_trains_and_attends(short_run):
     config, _ = short_run
     config = dataclasses.replace(config, model="seed", variant="early_stopping", optimizer="adamw",
@@ -131,26 +130,10 @@ def test_export_takes_raw_strings_and_survives_hostile_input(short_run):
     ([], "pass exactly one of --data-dir"),
     (["--csv", "bad.csv"], "line 2: class '9' is not in 1..4"),
 ])
-def test_script_bad_input_one_line_exit_2_nothing_written(tmp_path, flags, message):
+def test_script_bad_input_one_line_exit_2_nothing_written(tmp_path, monkeypatch, capsys, flags, message):
     (tmp_path / "bad.csv").write_text('"1","t","d"\n"9","t","d"\n')
-    result = subprocess.run([sys.executable, str(REPO / "scripts" / "train_textclf.py"), *flags],
-                            capture_output=True, text=True, cwd=tmp_path, timeout=300)
-    assert result.returncode == 2 and message in result.stderr
+    monkeypatch.chdir(tmp_path)  # the default output folders are relative
+    code, _, err = run_script("train_textclf", flags, capsys)
+    assert code == 2 and message in err, err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err
     assert not any((tmp_path / name).exists() for name in ("saved_models", "reports", "runs"))
-
-
-def test_warmup_requests_replay_and_predict_script_runs_locally(short_run, tmp_path, capsys):
-    import json
-
-    from core import serving
-    from tests.conftest import run_script
-
-    _, result = short_run
-    [(signature, inputs)] = serving.read_warmup(result.export_dir)
-    loaded = tf.saved_model.load(str(result.export_dir))
-    assert loaded.signatures[signature](**{k: tf.constant(v) for k, v in inputs.items()})["probabilities"].shape == (1, 2)
-    (tmp_path / "texts.txt").write_text("goal team win\nbank profit shares\n")
-    code, out, err = run_script("predict", ["--model-dir", str(result.export_dir.parent),
-                                            "--input", str(tmp_path / "texts.txt")], capsys)
-    assert code in (0, None), err
-    assert [row["class_name"] for row in json.loads(out)["predictions"]] == ["sport", "money"]

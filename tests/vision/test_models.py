@@ -37,5 +37,6 @@ def test_vit_without_small_data_fixes_is_the_plain_vit():
 def test_unknown_model_lists_the_registered_ones():
     from core.errors import UserError
 
-    with pytest.raises(UserError, match="choose one of efficientnet, efficientnet_b0, resnet, resnet56, resnet_bottleneck, vgg, vit"):
+    with pytest.raises(UserError, match="choose one of efficientnet, efficientnet_b0, resnet, resnet56, "
+                                        "resnet_bottleneck, vgg, vit"):
         models.build("alexnet", input_shape=(32, 32, 3), num_classes=3)
