@@ -35,8 +35,10 @@ def main(argv=None) -> int:
     distribute.get(config.strategy)  # before any other TensorFlow op (multi-worker needs that)
     result = task.run(config, parts)
     test = result.metrics["test"]
+    tta = result.metrics["tta"]
     print(f"test: accuracy {test['accuracy']:.3f}, macro-F1 {test['macro_f1']:.3f} "
-          f"({result.metrics['sizes']['test']} images)")
+          f"({result.metrics['sizes']['test']} images{', flip-averaged' if tta['served'] else ''}); accuracy "
+          f"without / with test-time flip averaging {tta['without']['accuracy']:.3f} / {tta['with']['accuracy']:.3f}")
     if result.metrics["skipped_files"]:
         print(f"skipped {len(result.metrics['skipped_files'])} unusable file(s) (undecodable, or over the pixel "
               "budget): see the report")

@@ -38,6 +38,10 @@ class VisionConfig(RunOptions):
     patience: int = field(default=8, metadata={"help": "early-stopping patience in epochs (0: none)"})
     mixed_precision: str = field(default="auto", metadata={
         "help": "auto (mixed_float16 when a GPU is present), on, off", "choices": ["auto", "on", "off"]})
+    tta: bool = field(default=False, metadata={
+        "help": "test-time augmentation: the test metrics and the export's signatures average the probabilities of "
+                "each image and its horizontal mirror (twice the inference cost); the report has the test accuracy "
+                "both ways whatever this says"})
     test_curves: bool = field(default=True, metadata={
         "help": "also evaluate the test part each epoch for the report's curves (never used for choices)"})
     seed: int = field(default=0, metadata={"help": "random seed (splits, weights, augmentation, shuffling)"})
@@ -55,6 +59,7 @@ class VisionConfig(RunOptions):
         return {key: value for key, value in (("dropout", self.dropout), ("l2", self.l2)) if value is not None}
 
     def validate(self) -> None:
+        super().validate()
         if not 0 < self.validation_fraction < 0.5 or not 0 < self.test_fraction < 0.5:
             raise UserError("--validation-fraction and --test-fraction must be in (0, 0.5)")
         if self.max_per_class is not None and self.max_per_class < 2:
@@ -63,9 +68,5 @@ class VisionConfig(RunOptions):
             raise UserError(f"--image-size must be in 8..1024, got {self.image_size}")
         if self.epochs < 1 or self.batch_size < 1 or self.learning_rate <= 0 or self.patience < 0:
             raise UserError("--epochs, --batch-size, --learning-rate must be positive, --patience >= 0")
-        if self.name is not None:
-            from core.export import check_model_name
-
-            check_model_name(self.name, "--name")
         if self.classes is not None and len(self.class_list) < 2:
             raise UserError(f"--classes needs at least two classes, got {self.classes!r}")
