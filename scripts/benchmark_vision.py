@@ -59,17 +59,18 @@ def main(argv=None) -> int:
                         seed=arguments.seed, verbose=0, test_curves=True,
                         run_dir=str(Path(arguments.out) / ".runs"), **overrides)
     base.validate()
+    from vision import models
+
+    names = arguments.models.split(",")
+    for name in names:  # a typo costs nothing: checked before any image is decoded
+        models.MODELS.get(name)
     loaded = {}
     for name in settings:  # every image decoded and checked before any training
         classes = arguments.three_classes if name == "cifar3" else None
         loaded[name] = data.load_for(dataclasses.replace(base, classes=classes))
 
     from core import report
-    from vision import benchmark, models
-
-    names = arguments.models.split(",")
-    for name in names:
-        models.MODELS.get(name)
+    from vision import benchmark
     started = time.perf_counter()
     results = {}
     for setting, parts in loaded.items():
