@@ -41,6 +41,8 @@ def main(argv=None) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="override a TextConfig field for every model, e.g. --set dropout=0.4")
     parser.add_argument("--tag", default="", help="suffix of the summary files, e.g. _dropout04")
+    parser.add_argument("--notes", default="", help="a paragraph for the summary, e.g. which constants were "
+                        "chosen on this benchmark and how")
     arguments = parser.parse_args(argv)
     if arguments.folds < 2:
         raise UserError(f"--folds must be at least 2, got {arguments.folds}")
@@ -84,11 +86,14 @@ def main(argv=None) -> int:
     summary = {"benchmark": "text classification", "created": datetime.datetime.now(datetime.timezone.utc)
                .isoformat(timespec="seconds"), "source": source_name, "seed": arguments.seed,
                "wall_time_s": round(wall_time, 1), "environment": environment,
-               "configs": {name: dataclasses.asdict(config) for name, config in configs.items()}, **result}
+               "configs": {name: dataclasses.asdict(config) for name, config in configs.items()},
+               **({"notes": arguments.notes} if arguments.notes else {}), **result}
     json_path = out / f"textclf_{label}{arguments.tag}.json"
     json_path.write_text(report.to_json(summary))
     markdown_path = out / f"textclf_{label}{arguments.tag}.md"
-    markdown_path.write_text(benchmark.markdown(result, environment, wall_time, source_name))
+    markdown_path.write_text(benchmark.markdown(result, environment, wall_time, source_name,
+                                                {name: dataclasses.asdict(config) for name, config in configs.items()},
+                                                arguments.notes))
     for name, values in result["summary"].items():
         print(f"{name}: accuracy {values['accuracy_mean']:.4f} ± {values['accuracy_std']:.4f}, "
               f"ratio to peer {values['ratio_to_peer']:.3f}")

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
@@ -21,8 +20,8 @@ from sklearn.pipeline import make_pipeline
 from core import serving
 from core.errors import UserError
 from core.metrics import classification_metrics
-from textclf import data, task
-from textclf.config import TextConfig
+from textclf import data, models, task
+from textclf.config import PATH_WEIGHT_GRID, TextConfig
 
 
 def folds(labels: np.ndarray, count: int, seed: int) -> list[list[int]]:
@@ -58,9 +57,11 @@ def evaluate_model(config: TextConfig, parts: dict[str, data.TextData]) -> tuple
     predictions = task.predict(trained, parts["test"].texts).argmax(axis=1)
     metrics = classification_metrics(parts["test"].labels, predictions, trained.class_names)
     epochs = len(trained.history["loss"])
+    weights = task.path_weights(trained.model)
     return {"accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"], "epochs": epochs,
             "train_seconds": trained.train_seconds,
-            "train_examples_per_s": epochs * len(parts["train"]) / trained.train_seconds}, trained
+            "train_examples_per_s": epochs * len(parts["train"]) / trained.train_seconds,
+            **({"path_weights": weights} if weights else {})}, trained
 
 
 def run_test_cv(whole: data.TextData, configs: dict[str, TextConfig], fold_count: int, seed: int,
@@ -123,7 +124,29 @@ def summarise(results: dict[str, list[dict]], speed: dict) -> dict:
     return summary
 
 
-def markdown(result: dict, environment: dict, wall_time_s: float, source: str) -> str:
+def model_settings(config: dict) -> str:
+    """One line of a model's settings (a `TextConfig` as a dict) for the summary."""
+    names = models.input_names(config["model"])
+    settings = (f"L2 {config['l2']}, label smoothing {config['label_smoothing']}, {config['epochs']} epochs, "
+                f"{config['optimizer']} at {config['learning_rate']}")
+    if "token_ids" in names:  # dropout acts on the token path only (never on a bag)
+        settings += (f", dropout {config['dropout']}; tokens: {config['max_tokens']} word 1-{config['ngrams']}-grams, "
+                     f"{config['sequence_length']} per text")
+    if "bag" in names:
+        characters = f" + character 2-{config['bag_char_ngrams']}-grams" if config["bag_char_ngrams"] else ""
+        settings += (f"; TF-IDF bag: word 1-{config['bag_ngrams']}-grams (at most {config['bag_tokens']}){characters}, "
+                     f"sublinear tf, rows L2-normalised and scaled by {config['bag_scale']}")
+    if "token_ids" in names and "bag" in names:
+        settings += (f"; path dropout {config['path_dropout']}; the deep path's inference weight chosen on each "
+                     f"fold's validation part (lowest log-loss) among {PATH_WEIGHT_GRID[0]}..{PATH_WEIGHT_GRID[-1]} "
+                     f"(step {PATH_WEIGHT_GRID[1]})")
+    return f"model `{config['model']}`: {settings}."
+
+
+def markdown(result: dict, environment: dict, wall_time_s: float, source: str, configs: dict | None = None,
+             notes: str = "") -> str:
+    """The summary; `configs` (name -> `TextConfig` as a dict) adds each model's settings, `notes` a paragraph
+    (e.g. which constants were chosen on this benchmark)."""
     protocol = result["protocol"]
     lines = [f"# Text classification benchmark ({protocol})", "", f"Data: `{source}`. Wall time "
              f"{wall_time_s / 60:.1f} min on {environment['cpu_count']} CPUs, TensorFlow "
@@ -131,8 +154,9 @@ def markdown(result: dict, environment: dict, wall_time_s: float, source: str) -
     if protocol == "test-cv":
         run = result.get("folds_run", len(result["folds"]))
         partial = f" (only the first {run} of the folds ran)" if run < len(result["folds"]) else ""
-        lines += [f"Stratified {len(result['folds'])}-fold cross-validation{partial} over the available rows; every model "
-                  "trains on the other folds (10% of them for validation) and is scored on the held-out fold. "
+        lines += [f"Stratified {len(result['folds'])}-fold cross-validation{partial} over the available rows; "
+                  "every model trains on the other folds (10% of them for validation) and is scored on the held-out "
+                  "fold. "
                   "**These figures are not comparable to published AG News results**, which train on the "
                   "120,000-row train split and test on 7,600 rows.", ""]
     lines += ["| model | accuracy | macro-F1 | ratio to peer | train s/fold | train ex/s | latency p50/p95 ms "
@@ -147,4 +171,11 @@ def markdown(result: dict, environment: dict, wall_time_s: float, source: str) -
                      f"{values['train_seconds_mean']:.1f} | {examples} | {latency} | {throughput} |")
     lines += ["", "`tfidf_logreg`: scikit-learn TF-IDF (word 1-2-grams, sublinear tf) + logistic regression (C=10), "
               "trained on the same training folds.", ""]
+    for name, config in (configs or {}).items():
+        lines += [f"`{name}`: {model_settings(config)}", ""]
+        weights = [fold["path_weights"][0] for fold in result["per_fold"].get(name, []) if "path_weights" in fold]
+        if weights:
+            lines += [f"`{name}`'s deep-path weight per fold: {', '.join(f'{weight:.2f}' for weight in weights)}.", ""]
+    if notes:
+        lines += [notes, ""]
     return "\n".join(lines)

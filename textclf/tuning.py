@@ -2,6 +2,8 @@
 validation accuracy. The vocabulary is learnt once from the training part and shared by every trial;
 trials never see the test part."""
 
+import dataclasses
+
 import keras_tuner as kt
 
 from core.tuning import TaskTuning
@@ -18,12 +20,12 @@ def search_space(hp: kt.HyperParameters) -> dict:
 
 def prepare(config) -> task.TextInputs:
     inputs = task.TASK.prepare(config)
-    inputs.vocabulary(config)  # learnt once, here, and shared by every trial and the final run
+    inputs.features(config)  # the vocabularies, learnt once, here, and shared by every trial and the final run
     return inputs
 
 
 def without_test(inputs: task.TextInputs) -> task.TextInputs:
-    return task.TextInputs({name: inputs.parts[name] for name in ("train", "validation")}, inputs.vectorizer)
+    return dataclasses.replace(inputs, parts={name: inputs.parts[name] for name in ("train", "validation")})
 
 
 def score(config, trained, inputs) -> dict:

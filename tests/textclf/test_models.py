@@ -5,8 +5,11 @@ import pytest
 from textclf import models
 from textclf.layers import EncoderBlock
 
+# Models over token ids alone; those with a TF-IDF bag input are tested in tests/textclf/test_wide_deep.py.
+TOKEN_MODELS = [name for name in models.names() if models.input_names(name) == ("token_ids",)]
 
-@pytest.mark.parametrize("name", models.names())
+
+@pytest.mark.parametrize("name", TOKEN_MODELS)
 def test_every_model_builds_predicts_serialises_and_saves(name, tmp_path):
     model = models.build(name, vocabulary_size=100, sequence_length=12, num_classes=4)
     ids = np.array([[5, 6, 7] + [0] * 9, list(range(1, 13))], dtype="int32")
@@ -21,7 +24,7 @@ def test_every_model_builds_predicts_serialises_and_saves(name, tmp_path):
     np.testing.assert_allclose(np.asarray(keras.models.load_model(path)(ids)), probabilities, atol=1e-5)
 
 
-@pytest.mark.parametrize("name", models.names())
+@pytest.mark.parametrize("name", TOKEN_MODELS)
 def test_padding_does_not_change_predictions(name):
     model = models.build(name, vocabulary_size=100, sequence_length=12, num_classes=4, dropout=0.0)
     short = np.array([[5, 6, 7] + [0] * 9], dtype="int32")
@@ -73,7 +76,7 @@ def test_add_sine_positions_keeps_the_mask_and_round_trips(tmp_path):
                                expected, atol=1e-6)
 
 
-@pytest.mark.parametrize("name", models.names())
+@pytest.mark.parametrize("name", TOKEN_MODELS)
 def test_builder_defaults_are_the_configs_defaults(name):
     from textclf.config import TextConfig
 

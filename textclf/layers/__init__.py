@@ -1,7 +1,9 @@
 """Custom layers of the text classifier, one public class per file."""
 
 from textclf.layers.add_sine_positions import AddSinePositions
+from textclf.layers.bag_of_ngrams import BagOfNgrams
 from textclf.layers.encoder_block import EncoderBlock
+from textclf.layers.path_dropout import PathDropout
 from textclf.layers.self_attention import SelfAttention
 
-__all__ = ["AddSinePositions", "EncoderBlock", "SelfAttention"]
+__all__ = ["AddSinePositions", "BagOfNgrams", "EncoderBlock", "PathDropout", "SelfAttention"]

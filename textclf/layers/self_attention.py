@@ -78,7 +78,8 @@ class SelfAttention(keras.layers.Layer):
         self.key_kernel = weight("key_kernel", (features, heads, self.key_dim), self.kernel_initializer)
         self.key_bias = weight("key_bias", (heads, self.key_dim), self.bias_initializer) if self.use_bias else None
         self.value_kernel = weight("value_kernel", (features, heads, self.value_dim), self.kernel_initializer)
-        self.value_bias = weight("value_bias", (heads, self.value_dim), self.bias_initializer) if self.use_bias else None
+        self.value_bias = (weight("value_bias", (heads, self.value_dim), self.bias_initializer) if self.use_bias
+                           else None)
         if self.output_transform:
             out = self.output_dim or features
             self.output_kernel = weight("output_kernel", (heads, self.value_dim, out), self.kernel_initializer)
