@@ -16,6 +16,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
+from scipy import special
 
 from core import callbacks as core_callbacks
 from core import export, optimizers, report, runner
@@ -268,11 +269,15 @@ def fit(config: TextConfig, parts: dict[str, data.TextData], *, vectorizer=None,
                         epochs=epochs, initial_epoch=initial_epoch)
 
 
+def _batches(trained: Trained, texts: list[str]) -> tf.data.Dataset:
+    """The model's inputs for `texts`, in batches of 256 (features computed in a parallel map)."""
+    return tf.data.Dataset.from_tensor_slices(texts).batch(256).map(trained.features,
+                                                                    num_parallel_calls=tf.data.AUTOTUNE)
+
+
 def predict(trained: Trained, texts: list[str]) -> np.ndarray:
     """Class probabilities [len(texts), classes]."""
-    dataset = tf.data.Dataset.from_tensor_slices(texts).batch(256).map(trained.features,
-                                                                       num_parallel_calls=tf.data.AUTOTUNE)
-    return trained.model.predict(dataset, verbose=0)
+    return trained.model.predict(_batches(trained, texts), verbose=0)
 
 
 def calibrate_paths(trained: Trained, validation: data.TextData, grid=PATH_WEIGHT_GRID) -> list[float] | None:
@@ -284,14 +289,12 @@ def calibrate_paths(trained: Trained, validation: data.TextData, grid=PATH_WEIGH
     if layer is None:
         return None
     paths = keras.Model(trained.model.input, layer.input)
-    dataset = tf.data.Dataset.from_tensor_slices(validation.texts).batch(256).map(trained.features)
-    logits = [np.asarray(path, dtype="float64") for path in paths.predict(dataset, verbose=0)]
+    logits = [np.asarray(path, dtype="float64")
+              for path in paths.predict(_batches(trained, validation.texts), verbose=0)]
     others = sum(logits[1:])
 
     def log_loss(weight):
-        combined = weight * logits[0] + others
-        combined -= combined.max(axis=1, keepdims=True)
-        log_probabilities = combined - np.log(np.exp(combined).sum(axis=1, keepdims=True))
+        log_probabilities = special.log_softmax(weight * logits[0] + others, axis=1)
         return -log_probabilities[np.arange(len(validation)), validation.labels].mean()
 
     weights = [min(grid, key=log_loss)] + [1.0] * (len(logits) - 1)
