@@ -59,16 +59,21 @@ class TaskTuning:
 class ConfigHyperModel(kt.HyperModel):
     """A trial's hyper-parameters become config overrides; the task builds and fits as usual."""
 
-    def __init__(self, tuning: TaskTuning, base_config, data, runs_root):
+    def __init__(self, tuning: TaskTuning, base_config, data, runs_root, given: dict | None = None):
+        """`given`: the values set explicitly for every trial (`--set`, `--epochs`); a trial's config is built
+        from them and its hyper-parameters, so the fields neither sets keep the presets of the trial's model
+        (e.g. each vision family's recipe). Default: every field of `base_config`."""
         super().__init__(name=tuning.name)
         self.tuning, self.base_config, self.data, self.runs_root = tuning, base_config, data, Path(runs_root)
+        self.given = given
 
     def config_for(self, hp: kt.HyperParameters):
         overrides = self.tuning.search_space(hp)
         # One training-state folder per hyper-parameter set: a trial killed midway and run again on resume
         # continues from its own BackupAndRestore state, never from another trial's.
         digest = hashlib.sha1(json.dumps(hp.values, sort_keys=True, default=str).encode()).hexdigest()[:12]
-        return core_config.build(type(self.base_config), **{**core_config.to_dict(self.base_config), **overrides,
+        given = core_config.to_dict(self.base_config) if self.given is None else self.given
+        return core_config.build(type(self.base_config), **{**given, **overrides,
                                                             "run_dir": str(self.runs_root / digest)})
 
     def build(self, hp):

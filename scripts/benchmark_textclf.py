@@ -2,10 +2,10 @@
 
     python scripts/benchmark_textclf.py --csv ../shared/data/ag_news/test_subset.csv     # test-cv protocol
     python scripts/benchmark_textclf.py --data-dir ag_news_csv                           # full protocol
+    python scripts/benchmark_textclf.py --csv test_subset.csv --projection-rows 120000   # full-size speed, memory
 """
 
 import argparse
-import dataclasses
 import datetime
 import sys
 import time
@@ -20,7 +20,7 @@ quiet()  # before anything imports TensorFlow: no absl/CUDA start-up noise
 from core import config as core_config  # noqa: E402
 from core.errors import UserError, exit_on_user_error  # noqa: E402
 from textclf import data  # noqa: E402
-from textclf.config import VARIANTS, TextConfig  # noqa: E402
+from textclf.config import DEFAULT_MODEL, VARIANTS, TextConfig  # noqa: E402
 
 
 @exit_on_user_error
@@ -29,13 +29,18 @@ def main(argv=None) -> int:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--csv", help="one labelled CSV: test-cv protocol")
     source.add_argument("--data-dir", help="AG News canonical layout (train.csv, test.csv): full protocol")
-    parser.add_argument("--models", default="compact", help="comma-separated registered models")
+    parser.add_argument("--models", default=DEFAULT_MODEL, help="comma-separated registered models")
     parser.add_argument("--variants", default="", help="comma-separated variants (base, l2, dropout, "
                         "early_stopping, tuned) of every model; default: each model's defaults")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--max-folds", type=int, default=None,
                         help="test-cv: run only the first N folds (for slow models; the summary says so)")
     parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--projection-rows", type=int, default=None,
+                        help="with --csv: instead of test-cv, train each model for --projection-epochs on a file "
+                             "of this many rows made from the CSV (speed and memory at the full data set's size)")
+    parser.add_argument("--projection-epochs", type=int, default=2,
+                        help="epochs of the projection (the first includes graph tracing; later ones are steady)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="benchmarks/results")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
@@ -48,6 +53,12 @@ def main(argv=None) -> int:
         raise UserError(f"--folds must be at least 2, got {arguments.folds}")
     if arguments.epochs < 1:
         raise UserError(f"--epochs must be at least 1, got {arguments.epochs}")
+    if arguments.projection_rows is not None:
+        if not arguments.csv:
+            raise UserError("--projection-rows needs --csv (the rows it is made from)")
+        if arguments.projection_rows < 100 or arguments.projection_epochs < 2:
+            raise UserError(f"--projection-rows must be at least 100 and --projection-epochs at least 2, got "
+                            f"{arguments.projection_rows} and {arguments.projection_epochs}")
     whole = data.load_csv(arguments.csv) if arguments.csv else None
     train_test = data.load_ag_news_dir(arguments.data_dir) if arguments.data_dir else None
 
@@ -73,6 +84,8 @@ def main(argv=None) -> int:
     for config in configs.values():
         config.validate()
     started = time.perf_counter()
+    if arguments.projection_rows is not None:
+        return projection(arguments, whole, configs, started)
     if whole is not None:
         result = benchmark.run_test_cv(whole, configs, arguments.folds, arguments.seed, arguments.max_folds)
         label, source_name = "test_cv", arguments.csv
@@ -86,17 +99,40 @@ def main(argv=None) -> int:
     summary = {"benchmark": "text classification", "created": datetime.datetime.now(datetime.timezone.utc)
                .isoformat(timespec="seconds"), "source": source_name, "seed": arguments.seed,
                "wall_time_s": round(wall_time, 1), "environment": environment,
-               "configs": {name: dataclasses.asdict(config) for name, config in configs.items()},
+               "configs": {name: core_config.to_dict(config) for name, config in configs.items()},
                **({"notes": arguments.notes} if arguments.notes else {}), **result}
     json_path = out / f"textclf_{label}{arguments.tag}.json"
     json_path.write_text(report.to_json(summary))
     markdown_path = out / f"textclf_{label}{arguments.tag}.md"
     markdown_path.write_text(benchmark.markdown(result, environment, wall_time, source_name,
-                                                {name: dataclasses.asdict(config) for name, config in configs.items()},
+                                                {name: core_config.to_dict(config) for name, config in configs.items()},
                                                 arguments.notes))
     for name, values in result["summary"].items():
         print(f"{name}: accuracy {values['accuracy_mean']:.4f} ± {values['accuracy_std']:.4f}, "
               f"ratio to peer {values['ratio_to_peer']:.3f}")
+    print(f"summary: {markdown_path}")
+    return 0
+
+
+def projection(arguments, whole, configs, started) -> int:
+    from core import report
+    from textclf import benchmark
+
+    result = benchmark.run_projection(whole, configs, arguments.projection_rows, arguments.seed,
+                                      arguments.projection_epochs)
+    wall_time = time.perf_counter() - started
+    environment = report.environment()
+    out = Path(arguments.out)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = {"benchmark": "text classification, full-data projection", "created": datetime.datetime.now(
+        datetime.timezone.utc).isoformat(timespec="seconds"), "source": arguments.csv, "seed": arguments.seed,
+        "wall_time_s": round(wall_time, 1), "environment": environment,
+        "configs": {name: core_config.to_dict(config) for name, config in configs.items()},
+        **({"notes": arguments.notes} if arguments.notes else {}), **result}
+    (out / f"textclf_projection{arguments.tag}.json").write_text(report.to_json(summary))
+    markdown_path = out / f"textclf_projection{arguments.tag}.md"
+    markdown_path.write_text(benchmark.projection_markdown(result, environment, wall_time, arguments.csv,
+                                                           arguments.notes))
     print(f"summary: {markdown_path}")
     return 0
 

@@ -37,7 +37,8 @@ def main(argv=None) -> int:
     parser.add_argument("--models", default="vgg,resnet,vit,efficientnet", help="comma-separated registered models")
     parser.add_argument("--settings", default="cifar3,cifar10", help="comma-separated: " + ", ".join(SETTINGS))
     parser.add_argument("--three-classes", default=SETTINGS["cifar3"], help="the classes of the cifar3 setting")
-    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="maximum epochs of every family (default: each family's recipe, vision.config.RECIPES)")
     parser.add_argument("--max-per-class", type=int, default=None, help="training images per class (CPU budget)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="benchmarks/results")
@@ -55,22 +56,27 @@ def main(argv=None) -> int:
     if arguments.efficiency_steps < 0:
         raise UserError(f"--efficiency-steps must be >= 0, got {arguments.efficiency_steps}")
     overrides = dict(core_config.parse_override(VisionConfig, item) for item in arguments.set)
-    base = VisionConfig(data=arguments.data, epochs=arguments.epochs, max_per_class=arguments.max_per_class,
-                        seed=arguments.seed, verbose=0, test_curves=True,
-                        run_dir=str(Path(arguments.out) / ".runs"), **overrides)
+    given = {"data": arguments.data, "max_per_class": arguments.max_per_class, "seed": arguments.seed, "verbose": 0,
+             "test_curves": True, "run_dir": str(Path(arguments.out) / ".runs"),
+             **({"epochs": arguments.epochs} if arguments.epochs is not None else {}), **overrides}
+    base = core_config.build(VisionConfig, **given)
     base.validate()
     from vision import models
 
     names = arguments.models.split(",")
     for name in names:  # a typo costs nothing: checked before any image is decoded
         models.MODELS.get(name)
+    from vision import benchmark
+
+    configs = benchmark.configs_for(names, given)
+    for config in configs.values():
+        config.validate()
     loaded = {}
     for name in settings:  # every image decoded and checked before any training
         classes = arguments.three_classes if name == "cifar3" else None
         loaded[name] = data.load_for(dataclasses.replace(base, classes=classes))
 
     from core import report
-    from vision import benchmark
     started = time.perf_counter()
     results = {}
     for setting, parts in loaded.items():
@@ -78,7 +84,7 @@ def main(argv=None) -> int:
         results[setting] = {"classes": parts["train"].class_names,
                             "sizes": {part: len(images) for part, images in parts.items()},
                             "thresholds": list(benchmark.THRESHOLDS[setting]),
-                            "models": benchmark.run_setting(parts, benchmark.configs_for(names, base), setting,
+                            "models": benchmark.run_setting(parts, configs, setting,
                                                             efficiency_steps=arguments.efficiency_steps)}
     environment = report.environment()
     out = Path(arguments.out)
@@ -87,7 +93,8 @@ def main(argv=None) -> int:
     summary = {"benchmark": "vision", "created": datetime.datetime.now(datetime.timezone.utc).isoformat(
         timespec="seconds"), "data": arguments.data, "seed": arguments.seed, "epochs": arguments.epochs,
         "max_per_class": arguments.max_per_class, "wall_time_s": round(time.perf_counter() - started, 1),
-        "environment": environment, "config": dataclasses.asdict(base), "settings": results}
+        "environment": environment, "given": given,
+        "configs": {name: core_config.to_dict(config) for name, config in configs.items()}, "settings": results}
     (out / f"{stem}.json").write_text(report.to_json(summary))
     figure = benchmark.time_to_accuracy_figure(results)
     figure.savefig(out / f"{stem}.png", dpi=90)

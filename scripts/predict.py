@@ -1,6 +1,6 @@
 """Send one request to an exported model: locally on the SavedModel, or to TF Serving's REST API.
 
-    python scripts/predict.py --model-dir saved_models/textclf_compact --input headlines.txt
+    python scripts/predict.py --model-dir saved_models/textclf_wide_deep --input headlines.txt
     python scripts/predict.py --model-dir saved_models/vision_resnet --input cat.jpg        # serving_bytes
     python scripts/predict.py --model-dir saved_models/anomaly_dense --input windows.csv --url http://localhost:8501
     python scripts/predict.py --model-dir saved_models/vision_vit --input request.json --print-request

@@ -62,7 +62,7 @@ def check_trial_config(hypermodel, hyperparameters, items: list[str], config_cla
     config = hypermodel.config_for(hyperparameters.copy())  # a copy: config_for registers the whole space
     named = f"--hp {', '.join(items)}: " if items else ""
     try:
-        core_config.check_finite(config_class, dataclasses.asdict(config))
+        core_config.check_finite(config_class, core_config.to_dict(config))
         if hasattr(config, "validate"):
             config.validate()
         if hasattr(config, "model"):
@@ -102,7 +102,8 @@ def main(argv=None) -> int:
             raise UserError(f"--epochs must be at least 1, got {arguments.epochs}")
         overrides["epochs"] = arguments.epochs
     overrides.setdefault("name", f"{arguments.task}_tuned")
-    base = core_config.build(config_class, **{"seed": arguments.seed, "verbose": 0, **overrides})
+    given = {"seed": arguments.seed, "verbose": 0, **overrides}  # every trial's; the rest from its model's presets
+    base = core_config.build(config_class, **given)
     if hasattr(base, "validate"):
         base.validate()
 
@@ -134,14 +135,14 @@ def main(argv=None) -> int:
     folder = Path(arguments.directory) / project
     # Every --set/--hp value is checked here, before the data loads and before any trial: a value no trial
     # can use is one line and exit 2, not a sweep of failed trials.
-    check_trial_config(core_tuning.ConfigHyperModel(tuning, base, None, folder / "runs"), hyperparameters, items,
-                       config_class, arguments.task)
+    check_trial_config(core_tuning.ConfigHyperModel(tuning, base, None, folder / "runs", given), hyperparameters,
+                       items, config_class, arguments.task)
 
     from core import distribute
 
     distribute.get(base.strategy)  # before any other TensorFlow op (multi-worker needs that)
     prepared = tuning.prepare_data(base)
-    hypermodel = core_tuning.ConfigHyperModel(tuning, base, prepared, folder / "runs")
+    hypermodel = core_tuning.ConfigHyperModel(tuning, base, prepared, folder / "runs", given)
     tuner = core_tuning.make_tuner(arguments.tuner, hypermodel, tuning.objective, max_trials=arguments.max_trials,
                                    max_epochs=base.epochs, directory=arguments.directory, project_name=project,
                                    seed=arguments.seed)

@@ -5,7 +5,9 @@ train/test split), with a TF-IDF + logistic-regression peer on the same data.
 to published full-train AG News results (the summary says so).
 """
 
+import csv
 import dataclasses
+import resource
 import statistics
 import tempfile
 import time
@@ -18,6 +20,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 
 from core import serving
+from core.callbacks import ElapsedTime
 from core.errors import UserError
 from core.metrics import classification_metrics
 from textclf import data, models, task
@@ -102,6 +105,105 @@ def run_full(train: data.TextData, test: data.TextData, configs: dict[str, TextC
         with tempfile.TemporaryDirectory() as folder:
             speed[name] = serving_speed(task.export_model(trained, Path(folder) / name), test.texts)
     return {"protocol": "full", "per_fold": results, "summary": summarise(results, speed)}
+
+
+def write_projection_csv(source: data.TextData, rows: int, path: Path, seed: int) -> Path:
+    """A `label,text` CSV of `rows` texts made from `source` for speed and memory only: the source rows
+    cycled, every copy after the first with its words shuffled (seeded), so the vocabulary grows as a larger
+    corpus's would. Its accuracy means nothing (copies of one text land in training and validation)."""
+    rng = np.random.default_rng(seed)
+    with path.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        for row in range(rows):
+            index = row % len(source)
+            words = source.texts[index].split()
+            if row >= len(source):
+                rng.shuffle(words)
+            writer.writerow([source.class_names[source.labels[index]], " ".join(words)])
+    return path
+
+
+def peak_memory_gib() -> float:
+    """This process's peak resident memory so far (Linux reports `ru_maxrss` in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def run_projection(source: data.TextData, configs: dict[str, TextConfig], rows: int, seed: int,
+                   epochs: int = 2) -> dict:
+    """Speed and memory of the full protocol's size, here: a `rows`-row CSV made from `source`
+    (`write_projection_csv`) is read as the full protocol reads AG News's train.csv, split 95/5 into train
+    and validation as `run_full` does, and every model trains `epochs` epochs on it (its training state in a
+    folder of its own, removed after). Writes each model's vocabulary seconds, first epoch's seconds (graph
+    tracing and pipeline warm-up included), steady epoch seconds (the mean of the later epochs; fit +
+    validation, `ElapsedTime`), projected minutes for its configured epochs, and the process's peak memory
+    after it (`ru_maxrss`: it includes the loaded data and every model before it; run one model per process
+    for a model's own figure)."""
+    if rows < len(source):
+        raise UserError(f"--projection-rows {rows}: at least the {len(source)} rows of {source.source}")
+    results = {"rows": rows, "epochs_run": epochs, "peak_memory_gib_before": peak_memory_gib(), "models": {}}
+    with tempfile.TemporaryDirectory() as folder:
+        started = time.perf_counter()
+        path = write_projection_csv(source, rows, Path(folder) / "train.csv", seed)
+        results["write_seconds"] = time.perf_counter() - started
+        started = time.perf_counter()
+        corpus = data.load_csv(path)
+        results["load_seconds"] = time.perf_counter() - started
+        parts = data.stratified_split(corpus, {"train": 0.95, "validation": 0.05}, seed)
+        results["sizes"] = {name: len(part) for name, part in parts.items()}
+        results["peak_memory_gib_loaded"] = peak_memory_gib()
+        for name, config in configs.items():
+            config = dataclasses.replace(config, csv=str(path), run_dir=str(Path(folder) / "runs"), epochs=epochs,
+                                         patience=0, test_curves=False)
+            inputs = task.TextInputs(parts)
+            started = time.perf_counter()
+            inputs.features(config)  # the vocabularies: TextVectorization.adapt (and the TF-IDF bag's)
+            vocabulary_seconds = time.perf_counter() - started
+            trained = task.fit(config, inputs, extra_callbacks=[ElapsedTime()])
+            elapsed = trained.history["elapsed_s"]
+            first = elapsed[0]
+            steady = (elapsed[-1] - elapsed[0]) / (len(elapsed) - 1) if len(elapsed) > 1 else first
+            configured = configs[name].epochs
+            results["models"][name] = {
+                "vocabulary_seconds": vocabulary_seconds, "first_epoch_seconds": first, "epoch_seconds": steady,
+                "train_examples_per_s": len(parts["train"]) / steady, "minutes_per_epoch": steady / 60,
+                "configured_epochs": configured,
+                "projected_minutes": (vocabulary_seconds + first + (configured - 1) * steady) / 60,
+                "vocabulary_size": trained.vectorizer.vocabulary_size(),
+                **({"bag_size": trained.features.bag.vocabulary_size()} if trained.features.bag else {}),
+                "peak_memory_gib": peak_memory_gib()}
+            print(f"  {name}: {steady / 60:.2f} min per epoch over {len(parts['train'])} texts, peak memory "
+                  f"{peak_memory_gib():.2f} GiB", flush=True)
+            del trained, inputs
+    return results
+
+
+def projection_markdown(result: dict, environment: dict, wall_time_s: float, source: str, notes: str = "") -> str:
+    """The full-data projection's summary."""
+    lines = ["# Text classification: full-data projection", "",
+             f"Made from `{source}`: {result['rows']:,} rows (the source rows cycled, words shuffled in every copy "
+             f"after the first; for speed and memory only), split {result['sizes']['train']:,} train / "
+             f"{result['sizes']['validation']:,} validation as the full protocol splits AG News's 120,000-row "
+             f"train.csv. Each model trains {result['epochs_run']} epoch(s). Wall time {wall_time_s / 60:.1f} min on "
+             f"{environment['cpu_count']} CPUs, TensorFlow {environment['packages']['tensorflow']}, Keras "
+             f"{environment['packages']['keras']}.", "",
+             f"Writing the file {result['write_seconds']:.1f} s, reading it {result['load_seconds']:.1f} s; peak "
+             f"memory {result['peak_memory_gib_before']:.2f} GiB before, {result['peak_memory_gib_loaded']:.2f} GiB "
+             "with the data loaded.", "",
+             "| model | vocabulary s | first epoch s | min per epoch | train texts/s | epochs (configured) | "
+             "projected min (vocabulary + epochs) | peak memory GiB |", "|---|---|---|---|---|---|---|---|"]
+    for name, values in result["models"].items():
+        lines.append(f"| {name} | {values['vocabulary_seconds']:.1f} | {values['first_epoch_seconds']:.0f} | "
+                     f"{values['minutes_per_epoch']:.2f} | "
+                     f"{values['train_examples_per_s']:.0f} | {values['configured_epochs']} | "
+                     f"{values['projected_minutes']:.1f} | {values['peak_memory_gib']:.2f} |")
+    lines += ["", "Min per epoch: the mean of the epochs after the first (fit + validation); the first includes graph "
+              "tracing and pipeline warm-up. Projected: vocabulary + first epoch + the configured epochs' rest at "
+              "the steady rate (early stopping may end a real run sooner; the deep path's calibration on the "
+              "validation part is left out). Peak memory is the process's (`ru_maxrss`) after each model, so it "
+              "includes the data and every model before it."]
+    if notes:
+        lines += ["", notes]
+    return "\n".join(lines) + "\n"
 
 
 def summarise(results: dict[str, list[dict]], speed: dict) -> dict:

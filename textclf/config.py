@@ -11,6 +11,17 @@ from core.errors import UserError
 # of words and bigrams. The compact variants differ by less than one standard deviation; early stopping was
 # the one consistent loss. The one source of these values: the fields below and textclf/models.py's builders.
 TUNED = {"dropout": 0.0, "l2": 1e-4, "label_smoothing": 0.0, "patience": 0, "reduce_lr_patience": 0}
+# What a model's tuned defaults change: `wide_deep`'s deep path trains with dropout 0.5 (chosen on fold 1 of
+# the test-cv benchmark among 0 and 0.5, benchmarks/results/textclf_test_cv_wide_deep.md).
+MODEL_TUNED = {"wide_deep": {"dropout": 0.5}}
+# The default model: the best test-cv mean measured (wide_deep 0.8795 +- 0.0085 against compact's 0.871 +- 0.009,
+# benchmarks/results/textclf_test_cv_wide_deep.md and textclf_test_cv_l2_tok80k.md).
+DEFAULT_MODEL = "wide_deep"
+
+
+def tuned(model: str) -> dict:
+    """The tuned regularisation of `model`: `TUNED` updated with `MODEL_TUNED[model]`."""
+    return {**TUNED, **MODEL_TUNED.get(model, {})}
 
 # The wide (TF-IDF bag) path of `wide_deep` and `bag`: the bag's L2-normalised TF-IDF is multiplied by this
 # (textclf.layers.BagOfNgrams' `scale`) before the linear layer, so Adam at the default learning rate reaches
@@ -35,6 +46,10 @@ VARIANTS = {
 }
 
 
+def _preset_values(variant: str | None, model: str) -> dict:
+    return tuned(model) if variant in (None, "tuned") else VARIANTS[variant]
+
+
 @dataclasses.dataclass
 class TextConfig(RunOptions):
     EXPORT_PREFIX = "textclf"
@@ -45,11 +60,13 @@ class TextConfig(RunOptions):
     validation_fraction: float = field(default=0.1, metadata={"help": "of the training data, for early stopping"})
     test_fraction: float = field(default=0.1, metadata={"help": "of --csv, held out for evaluation"})
     max_train: int | None = field(default=None, metadata={"help": "use at most N training texts (quick runs)"})
-    model: str = field(default="compact", metadata={"help": "registered model: compact, seed, wide_deep or bag"})
+    model: str = field(default=DEFAULT_MODEL, metadata={
+        "help": "registered model: wide_deep (the default: the best measured), compact, seed or bag"})
     variant: str | None = field(default=None, metadata={
         "help": "preset of dropout/l2/label_smoothing/patience/reduce_lr_patience (those flags, given too, win): "
                 + ", ".join(VARIANTS), "choices": list(VARIANTS)})
-    dropout: float = field(default=TUNED["dropout"], metadata={"help": "dropout of embeddings, attention, head"})
+    dropout: float = field(default=TUNED["dropout"], metadata={
+        "help": "dropout of embeddings, attention, head (default: the model's tuned value, 0.5 for wide_deep, else 0)"})
     l2: float = field(default=TUNED["l2"], metadata={"help": "L2 factor on feed-forward and output kernels"})
     max_tokens: int = field(default=80000, metadata={"help": "vocabulary size (learnt from the training split)"})
     ngrams: int = field(default=2, metadata={"help": "1 = words, 2 = words and bigrams as tokens"})
@@ -83,25 +100,27 @@ class TextConfig(RunOptions):
     test_curves: bool = field(default=True, metadata={
         "help": "also evaluate the test part each epoch for the report's curves (never used for choices)"})
     seed: int = field(default=0, metadata={"help": "random seed (splits, weights, shuffling)"})
-    # The variant whose values the preset fields hold (carried by dataclasses.replace; not a flag, not saved).
-    _preset: str | None = field(default=None, repr=False, compare=False)
+    # The (variant, model) whose preset the preset fields hold (carried by dataclasses.replace; not a flag,
+    # not saved).
+    _preset: tuple | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
-        """Applies `variant` to the preset fields that still hold the previous preset's values (the field
-        defaults for a new config), so a value given explicitly wins: `replace(TextConfig(variant="base"),
-        dropout=0.4).dropout == 0.4`, and `replace(config, variant="l2")` switches the preset. A value equal
-        to the previous preset's is indistinguishable from unset here: `core.config.build()` (used by
-        flags, --set and load) sets explicit values again after the preset, so they always win."""
+        """Applies the preset of `variant` (none or "tuned": the model's tuned values, `tuned(model)`) to the
+        preset fields that still hold the previous preset's values (the field defaults for a new config), so a
+        value given explicitly wins: `replace(TextConfig(variant="base"), dropout=0.4).dropout == 0.4`, and
+        `replace(config, variant="l2")` or `replace(config, model="compact")` switches the preset. A value equal
+        to the previous preset's is indistinguishable from unset here: `core.config.build()` (used by flags,
+        --set and load) sets explicit values again after the preset, so they always win."""
         if self.variant is not None and self.variant not in VARIANTS:
             raise UserError(f"--variant {self.variant!r} is unknown; variants are {', '.join(VARIANTS)}")
-        if self.variant == self._preset:
+        key = (self.variant, self.model)
+        if key == self._preset:
             return
-        previous = VARIANTS[self._preset] if self._preset else TUNED
-        target = VARIANTS[self.variant] if self.variant else TUNED
-        for key, value in target.items():
-            if getattr(self, key) == previous[key]:
-                setattr(self, key, value)
-        self._preset = self.variant
+        previous, target = _preset_values(*self._preset) if self._preset else TUNED, _preset_values(*key)
+        for name, value in target.items():
+            if getattr(self, name) == previous[name]:
+                setattr(self, name, value)
+        self._preset = key
 
     def validate(self) -> None:
         super().validate()

@@ -20,7 +20,7 @@ import keras_hub
 from keras import layers
 
 from core.registry import Registry
-from textclf.config import PATH_DROPOUT, TUNED
+from textclf.config import PATH_DROPOUT, TUNED, tuned
 from textclf.layers import AddSinePositions, EncoderBlock, PathDropout
 
 # TokenAndPositionEmbedding's inner PositionEmbedding warns that it drops the mask, but the outer layer
@@ -119,7 +119,7 @@ def build_seed(vocabulary_size: int, sequence_length: int, num_classes: int, *, 
 
 @MODELS.register("wide_deep")
 def build_wide_deep(vocabulary_size: int, sequence_length: int, num_classes: int, *, bag_size: int,
-                    l2: float = TUNED["l2"], dropout: float = TUNED["dropout"],
+                    l2: float = TUNED["l2"], dropout: float = tuned("wide_deep")["dropout"],
                     path_dropout: float = PATH_DROPOUT) -> keras.Model:
     """Wide and deep: `compact`'s pooled encoder and embeddings (deep logits) beside a linear layer on a
     TF-IDF bag of n-grams (wide logits), one softmax over their sum.

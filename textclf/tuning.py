@@ -11,7 +11,7 @@ from textclf import task
 
 
 def search_space(hp: kt.HyperParameters) -> dict:
-    return {"model": hp.Choice("model", ["compact"]),
+    return {"model": hp.Choice("model", ["wide_deep", "compact"]),
             "dropout": hp.Choice("dropout", [0.1, 0.2, 0.4]),
             "l2": hp.Choice("l2", [0.0, 1e-5, 1e-4]),
             "label_smoothing": hp.Choice("label_smoothing", [0.0, 0.1]),

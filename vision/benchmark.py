@@ -3,7 +3,6 @@ without test-time flip averaging), with time-to-accuracy as the headline: the tr
 accuracy after an epoch first reached each of the setting's `THRESHOLDS`, from the per-epoch curve (test accuracy
 after each epoch against training seconds), and the input pipeline's efficiency (`input_pipeline_efficiency`)."""
 
-import dataclasses
 import tempfile
 import time
 from pathlib import Path
@@ -12,6 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from core import config as core_config
 from core import runner, serving
 from core.metrics import classification_metrics
 from vision import data, task
@@ -188,12 +188,15 @@ def _minutes(value: float | None) -> str:
 
 def markdown(summary: dict, figure_name: str) -> str:
     environment = summary["environment"]
+    epochs = (f"at most {summary['epochs']} epochs" if summary.get("epochs") or "configs" not in summary else
+              "at most its recipe's epochs (" + ", ".join(f"{name} {config['epochs']}" for name, config in
+                                                          summary["configs"].items()) + "; `vision.config.RECIPES`)")
     lines = ["# Vision benchmark", "", f"Data `{summary['data']}`; wall time {summary['wall_time_s'] / 60:.1f} min on "
              f"{environment['cpu_count']} CPUs ({environment.get('gpu') or 'no GPU'}), TensorFlow "
              f"{environment['packages']['tensorflow']}, Keras {environment['packages']['keras']}; "
              f"seed {summary['seed']}.",
              "", "Each model trains on the training split (validation carved from it; at most "
-             f"{summary['max_per_class'] or 'all'} images per class) for at most {summary['epochs']} epochs and is "
+             f"{summary['max_per_class'] or 'all'} images per class) for {epochs} and is "
              "scored on the whole test split. Minutes to N% are the training minutes (fit, validation and the "
              "batch-norm re-estimation; not the test evaluation, which steers nothing) until the test accuracy "
              "after an epoch first reached N%, without test-time augmentation. Test accuracy is the final model's, "
@@ -231,5 +234,6 @@ def markdown(summary: dict, figure_name: str) -> str:
     return "\n".join(lines)
 
 
-def configs_for(models: list[str], base: VisionConfig) -> dict[str, VisionConfig]:
-    return {name: dataclasses.replace(base, model=name) for name in models}
+def configs_for(models: list[str], given: dict) -> dict[str, VisionConfig]:
+    """One config per family: the values `given` explicitly, the rest from the family's recipe."""
+    return {name: core_config.build(VisionConfig, **{**given, "model": name}) for name in models}

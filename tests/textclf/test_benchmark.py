@@ -1,6 +1,9 @@
+import json
+
 import numpy as np
 import pytest
 
+from tests.conftest import run_script
 from textclf import benchmark, data
 
 
@@ -36,3 +39,35 @@ def test_more_folds_than_texts_of_a_class_is_a_user_error():
 
     with pytest.raises(UserError, match="5 stratified folds need at least 5 texts of every class"):
         benchmark.folds(np.array([0] * 10 + [1] * 4), 5, seed=0)
+
+
+def test_projection_file_cycles_the_rows_with_shuffled_words(tmp_path):
+    source = data.TextData(["a b c d", "e f g h", "i j k l"], np.array([0, 1, 0]), ["x", "y"], "test")
+    made = data.load_csv(benchmark.write_projection_csv(source, 10, tmp_path / "big.csv", seed=0))
+    assert len(made) == 10 and made.texts[:3] == source.texts
+    assert [made.class_names[label] for label in made.labels] == ["x", "y", "x"] * 3 + ["x"]
+    assert all(sorted(made.texts[row].split()) == sorted(source.texts[row % 3].split()) for row in range(10))
+    assert made.texts[3:] != source.texts * 2 + source.texts[:1]  # copies are shuffled, not repeated
+
+
+def test_projection_end_to_end_writes_speed_and_memory(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    topics = {"sport": "goal team match league coach", "money": "bank profit market shares rates"}
+    lines = [f"{label},{' '.join(rng.choice(words.split(), size=6))}" for label, words in topics.items()
+             for _ in range(20)]
+    (tmp_path / "small.csv").write_text("label,text\n" + "\n".join(lines) + "\n")
+    code, out, err = run_script("benchmark_textclf", ["--csv", str(tmp_path / "small.csv"), "--models", "bag",
+                                                      "--projection-rows", "400", "--out", str(tmp_path / "out"),
+                                                      "--set", "batch_size=64"], capsys)
+    assert code == 0, err
+    summary = json.loads((tmp_path / "out" / "textclf_projection.json").read_text())
+    assert summary["rows"] == 400 and summary["sizes"] == {"train": 380, "validation": 20}
+    bag = summary["models"]["bag"]
+    assert bag["epoch_seconds"] > 0 and bag["configured_epochs"] == 10 and bag["peak_memory_gib"] > 0.1
+    assert summary["epochs_run"] == 2 and bag["first_epoch_seconds"] > 0
+    assert bag["projected_minutes"] == pytest.approx(
+        (bag["vocabulary_seconds"] + bag["first_epoch_seconds"] + 9 * bag["epoch_seconds"]) / 60)
+    assert bag["train_examples_per_s"] == pytest.approx(380 / bag["epoch_seconds"])
+    markdown = (tmp_path / "out" / "textclf_projection.md").read_text()
+    assert "| bag |" in markdown and "380 train / 20 validation" in markdown
+    assert not (tmp_path / "out" / "textclf_test_cv.json").exists() and not (tmp_path / "out" / ".runs").exists()

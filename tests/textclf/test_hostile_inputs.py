@@ -108,6 +108,8 @@ def test_tune_bad_input_fails_before_any_trial(workdir, capsys, extra, expected)
     (["--csv", "good.csv", "--folds", "30"], "30 stratified folds need at least 30 texts of every class"),
     (["--csv", "good.csv", "--set", "l2=inf"], "--set l2=inf: must be a finite number"),
     (["--csv", "good.csv", "--set", "dropout=2"], "--dropout and --label-smoothing must be in [0, 1)"),
+    (["--data-dir", "anywhere", "--projection-rows", "1000"], "--projection-rows needs --csv"),
+    (["--csv", "good.csv", "--projection-rows", "5"], "--projection-rows must be at least 100"),
 ])
 def test_benchmark_textclf_bad_input(workdir, capsys, extra, expected):
     code, _, err = run_script("benchmark_textclf", [*extra, "--out", str(workdir / "reports")], capsys)

@@ -80,7 +80,7 @@ def test_add_sine_positions_keeps_the_mask_and_round_trips(tmp_path):
 def test_builder_defaults_are_the_configs_defaults(name):
     from textclf.config import TextConfig
 
-    config = TextConfig()  # what a run without --dropout/--l2/--variant trains with
+    config = TextConfig(model=name)  # what a run without --dropout/--l2/--variant trains with
     model = models.build(name, vocabulary_size=100, sequence_length=12, num_classes=4)
     dropouts = [layer.rate for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
     encoders = [layer.get_config() for layer in model.layers if isinstance(layer, EncoderBlock)]

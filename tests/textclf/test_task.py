@@ -69,8 +69,8 @@ def test_builders_default_to_the_config_defaults():
 
     from textclf import models
 
-    config = TextConfig()
     for name in models.names():
+        config = TextConfig(model=name)
         parameters = inspect.signature(models.MODELS.get(name)).parameters
         assert (parameters["l2"].default, parameters["dropout"].default) == (config.l2, config.dropout), name
 

@@ -61,7 +61,7 @@ def test_bag_models_build_predict_serialise_and_save(name, tmp_path):
 
 @pytest.mark.parametrize("name", BAG_MODELS)
 def test_bag_builders_default_to_the_config_defaults(name):
-    config = TextConfig()
+    config = TextConfig(model=name)
     model = _build(name)
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
     assert dense and all(layer.kernel_regularizer.l2 == pytest.approx(config.l2, rel=1e-6) for layer in dense)
@@ -144,8 +144,9 @@ def test_the_bag_is_learnt_on_the_training_part_only():
     batch = features(tf.constant(["omega alpha", ""]))
     assert set(batch) == {"token_ids", "bag"} and batch["bag"].shape == (2, inputs.bag.vocabulary_size())
     assert isinstance(batch["bag"], tf.SparseTensor) and not tf.sparse.to_dense(batch["bag"]).numpy()[1].any()
-    assert task.TextInputs(parts).features(TextConfig(csv="x")).bag is None  # compact: no bag is learnt
-    assert not isinstance(task.TextInputs(parts).features(TextConfig(csv="x"))(tf.constant(["alpha"])), dict)
+    compact = TextConfig(csv="x", model="compact")
+    assert task.TextInputs(parts).features(compact).bag is None  # no bag is learnt
+    assert not isinstance(task.TextInputs(parts).features(compact)(tf.constant(["alpha"])), dict)
 
 
 @pytest.fixture(scope="module", params=BAG_MODELS)

@@ -1,0 +1,60 @@
+"""Each family's recipe (vision.config.RECIPES) is what a run trains with unless told otherwise."""
+
+import dataclasses
+
+from core import config as core_config
+from vision import benchmark
+from vision.config import BASE_RECIPE, RECIPES, VisionConfig, recipe
+from vision.models import MODELS
+
+
+def test_every_recipe_names_a_registered_family_and_known_fields():
+    fields = {field.name for field in core_config.public_fields(VisionConfig)}
+    for model, values in RECIPES.items():
+        assert model in MODELS.names() and set(values) <= fields and set(values) <= set(BASE_RECIPE)
+
+
+def test_a_family_trains_with_its_recipe_unless_a_value_is_given():
+    assert VisionConfig(model="efficientnet").epochs == RECIPES["efficientnet"]["epochs"] != BASE_RECIPE["epochs"]
+    assert VisionConfig(model="vgg").epochs == BASE_RECIPE["epochs"]
+    switched = dataclasses.replace(VisionConfig(model="resnet"), model="vit")
+    assert switched.epochs == recipe("vit")["epochs"]
+    assert dataclasses.replace(switched, model="resnet").epochs == BASE_RECIPE["epochs"]
+    # Explicit values win, even one equal to another recipe's (flags, --set and saved configs go through build).
+    assert core_config.build(VisionConfig, model="efficientnet", epochs=BASE_RECIPE["epochs"]).epochs == 30
+    assert dataclasses.replace(VisionConfig(model="vit", epochs=3), model="efficientnet").epochs == 3
+    # The CLI (train_vision.py's flags): the recipe without --epochs, the flag with it.
+    flags = ["--data", "x", "--model", "vit"]
+    assert core_config.parse(VisionConfig, "", flags).epochs == recipe("vit")["epochs"]
+    assert core_config.parse(VisionConfig, "", [*flags, "--epochs", "30"]).epochs == 30
+
+
+def test_the_benchmark_gives_each_family_its_recipe_and_the_values_given():
+    configs = benchmark.configs_for(["resnet", "efficientnet"], {"data": "x", "batch_size": 64})
+    assert [config.epochs for config in configs.values()] == [recipe(name)["epochs"] for name in configs]
+    assert {config.batch_size for config in configs.values()} == {64}
+    assert {config.epochs for config in benchmark.configs_for(["resnet", "vit"], {"epochs": 2}).values()} == {2}
+
+
+def test_a_saved_config_reloads_with_the_epochs_it_trained(tmp_path):
+    core_config.save(VisionConfig(model="vit", epochs=4), tmp_path / "config.json")
+    assert core_config.load(VisionConfig, tmp_path / "config.json").epochs == 4
+    core_config.save(core_config.build(VisionConfig, model="efficientnet", epochs=30), tmp_path / "base.json")
+    assert core_config.load(VisionConfig, tmp_path / "base.json").epochs == 30
+
+
+def test_a_sweep_trial_trains_with_its_family_recipe_unless_epochs_are_given(tmp_path):
+    import keras_tuner as kt
+
+    from core.tuning import ConfigHyperModel
+    from vision.tuning import TUNING
+
+    def trial_epochs(given, model):
+        hp = kt.HyperParameters()
+        hp.Fixed("model", model)
+        base = core_config.build(VisionConfig, **given)
+        return ConfigHyperModel(TUNING, base, None, tmp_path, given).config_for(hp).epochs
+
+    assert trial_epochs({"data": "x"}, "vit") == recipe("vit")["epochs"]
+    assert trial_epochs({"data": "x"}, "efficientnet") == recipe("efficientnet")["epochs"]
+    assert trial_epochs({"data": "x", "epochs": 4}, "vit") == 4
