@@ -46,6 +46,9 @@ def main(argv=None) -> int:
     parser.add_argument("--efficiency-steps", type=int, default=20,
                         help="training steps timed on real and on synthetic batches per family, after a warm-up "
                              "(input pipeline efficiency; 0: not measured)")
+    parser.add_argument("--efficiency-only", action="store_true",
+                        help="measure every family's input pipeline efficiency (--efficiency-steps steps, 3 rounds) "
+                             "and train nothing; writes vision_pipeline_efficiency{tag}.json/.md")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="override a VisionConfig field for every model, e.g. --set batch_size=256")
     arguments = parser.parse_args(argv)
@@ -53,8 +56,9 @@ def main(argv=None) -> int:
     for name in settings:
         if name not in SETTINGS:
             raise UserError(f"--settings: {name!r} is unknown; settings are {', '.join(SETTINGS)}")
-    if arguments.efficiency_steps < 0:
-        raise UserError(f"--efficiency-steps must be >= 0, got {arguments.efficiency_steps}")
+    if arguments.efficiency_steps < 0 or (arguments.efficiency_only and arguments.efficiency_steps < 1):
+        raise UserError(f"--efficiency-steps must be >= 0 (>= 1 with --efficiency-only), got "
+                        f"{arguments.efficiency_steps}")
     overrides = dict(core_config.parse_override(VisionConfig, item) for item in arguments.set)
     given = {"data": arguments.data, "max_per_class": arguments.max_per_class, "seed": arguments.seed, "verbose": 0,
              "test_curves": True, "run_dir": str(Path(arguments.out) / ".runs"),
@@ -78,6 +82,8 @@ def main(argv=None) -> int:
 
     from core import report
     started = time.perf_counter()
+    if arguments.efficiency_only:
+        return efficiency_only(arguments, loaded, configs, started)
     results = {}
     for setting, parts in loaded.items():
         print(f"{setting}: {', '.join(parts['train'].class_names)}", flush=True)
@@ -99,6 +105,28 @@ def main(argv=None) -> int:
     figure = benchmark.time_to_accuracy_figure(results)
     figure.savefig(out / f"{stem}.png", dpi=90)
     (out / f"{stem}.md").write_text(benchmark.markdown(summary, f"{stem}.png"))
+    print(f"summary: {out / f'{stem}.md'}")
+    return 0
+
+
+def efficiency_only(arguments, loaded, configs, started) -> int:
+    from core import report
+    from vision import benchmark
+
+    settings = {}
+    for setting, parts in loaded.items():
+        print(f"{setting}: {', '.join(parts['train'].class_names)}", flush=True)
+        settings[setting] = benchmark.run_efficiency(parts, configs, steps=arguments.efficiency_steps, rounds=3)
+    summary = {"benchmark": "vision input pipeline efficiency", "created": datetime.datetime.now(
+        datetime.timezone.utc).isoformat(timespec="seconds"), "data": arguments.data, "seed": arguments.seed,
+        "steps": arguments.efficiency_steps, "rounds": 3, "wall_time_s": round(time.perf_counter() - started, 1),
+        "environment": report.environment(),
+        "configs": {name: core_config.to_dict(config) for name, config in configs.items()}, "settings": settings}
+    out = Path(arguments.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"vision_pipeline_efficiency{arguments.tag}"
+    (out / f"{stem}.json").write_text(report.to_json(summary))
+    (out / f"{stem}.md").write_text(benchmark.efficiency_markdown(summary))
     print(f"summary: {out / f'{stem}.md'}")
     return 0
 

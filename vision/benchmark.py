@@ -86,17 +86,23 @@ def _step_rate(model: keras.Model, batches: tf.data.Dataset, warmup: int, steps:
     return steps / (clock.ends[warmup + steps - 1] - clock.ends[warmup - 1])
 
 
+IN_MEMORY_BATCHES = 16  # real batches held in memory for the "in memory" rate (~24 MB at 128 x 32 x 32 x 3 float32)
+
+
 def input_pipeline_efficiency(config: VisionConfig, parts: dict[str, data.ImageData], *, steps: int = 20,
                               warmup: int = 5, rounds: int = 2, model: keras.Model | None = None) -> dict:
     """How much the input pipeline slows training: the training step rate on the real tf.data pipeline (as
     `VisionTask.fit` builds it: shuffled, batched, augmented on the CPU) divided by the rate on one synthetic
     in-memory batch of the same shape repeated (no input work), same model and batch size (full batches only),
-    `steps` steps each after `warmup`. `rounds` alternate the two and keep each one's best rate (less noise on a
-    shared machine). Also measures the real pipeline without augmentation, to tell augmentation from the rest.
+    `steps` steps each after `warmup`. `rounds` repeat the measurements (each round in another order) and keep
+    each one's best rate (less noise on a shared machine). Two more rates tell the causes apart: the real
+    pipeline without augmentation, and `IN_MEMORY_BATCHES` real batches held in memory and cycled (no input
+    work at all, but every step reads other memory, as real training does, where the synthetic batch is the
+    same tensor every step).
 
     Returns {"ratio": real / synthetic (target >= 0.95), "real_steps_per_s", "synthetic_steps_per_s",
-    "no_augmentation_steps_per_s", "steps", "batch_size"}. `model` (default: a fresh one, seeded as training
-    builds it) is trained by these steps: pass a throw-away one.
+    "no_augmentation_steps_per_s", "in_memory_steps_per_s", "steps", "batch_size"}. `model` (default: a fresh
+    one, seeded as training builds it) is trained by these steps: pass a throw-away one.
     """
     if warmup < 1 or steps < 1:
         raise ValueError("input_pipeline_efficiency needs warmup >= 1 and steps >= 1")
@@ -110,17 +116,60 @@ def input_pipeline_efficiency(config: VisionConfig, parts: dict[str, data.ImageD
     real = full(task.dataset(train, batch_size, shuffle=True, seed=config.seed,
                              augment=task.augmentation(config.augmentation, config.seed)))
     plain = full(task.dataset(train, batch_size, shuffle=True, seed=config.seed))
+    held = real.take(IN_MEMORY_BATCHES).cache().repeat()
     rng = np.random.default_rng(config.seed)
     images = rng.integers(0, 256, size=(batch_size, *train.images.shape[1:])).astype(np.float32)
     labels = tf.one_hot(rng.integers(0, len(train.class_names), size=batch_size), len(train.class_names))
     synthetic = tf.data.Dataset.from_tensors((tf.constant(images), labels)).repeat()
-    rates = {"real": 0.0, "synthetic": 0.0, "no_augmentation": 0.0}
-    for _ in range(max(1, rounds)):
-        for name, batches in (("synthetic", synthetic), ("real", real), ("no_augmentation", plain)):
-            rates[name] = max(rates[name], _step_rate(model, batches, warmup, steps))
+    pipelines = {"synthetic": (synthetic, warmup), "real": (real, warmup), "no_augmentation": (plain, warmup),
+                 "in_memory": (held, warmup + IN_MEMORY_BATCHES)}  # its warm-up fills the cache
+    rates = dict.fromkeys(pipelines, 0.0)
+    names = list(pipelines)
+    for round_number in range(max(1, rounds)):
+        for name in names[round_number % len(names):] + names[:round_number % len(names)]:
+            batches, warm = pipelines[name]
+            rates[name] = max(rates[name], _step_rate(model, batches, warm, steps))
     return {"ratio": rates["real"] / rates["synthetic"], "real_steps_per_s": rates["real"],
             "synthetic_steps_per_s": rates["synthetic"], "no_augmentation_steps_per_s": rates["no_augmentation"],
-            "steps": steps, "batch_size": batch_size}
+            "in_memory_steps_per_s": rates["in_memory"], "steps": steps, "batch_size": batch_size}
+
+
+def run_efficiency(parts: dict[str, data.ImageData], configs: dict[str, VisionConfig], *, steps: int = 20,
+                   rounds: int = 3) -> dict:
+    """`input_pipeline_efficiency` of every family, no training (`benchmark_vision.py --efficiency-only`)."""
+    results = {}
+    for name, config in configs.items():
+        results[name] = input_pipeline_efficiency(config, parts, steps=steps, rounds=rounds)
+        values = results[name]
+        print(f"  {name}: efficiency {values['ratio']:.2f} (steps/s real {values['real_steps_per_s']:.2f}, "
+              f"synthetic {values['synthetic_steps_per_s']:.2f}, no augmentation "
+              f"{values['no_augmentation_steps_per_s']:.2f}, in memory {values['in_memory_steps_per_s']:.2f})",
+              flush=True)
+    return results
+
+
+def efficiency_markdown(summary: dict) -> str:
+    environment = summary["environment"]
+    lines = ["# Vision input pipeline efficiency", "",
+             f"Data `{summary['data']}`; {environment['cpu_count']} CPUs ({environment.get('gpu') or 'no GPU'}), "
+             f"TensorFlow {environment['packages']['tensorflow']}, Keras {environment['packages']['keras']}; seed "
+             f"{summary['seed']}; wall time {summary['wall_time_s'] / 60:.1f} min.", "",
+             f"Training steps per second, {summary['steps']} steps after a warm-up, the best of {summary['rounds']} "
+             "rounds (each round in another order), on: the real pipeline (shuffled, batched, augmented on the "
+             f"CPU, as training runs), the same without augmentation, {IN_MEMORY_BATCHES} real batches held in "
+             "memory and cycled (no input work; every step reads other memory), and one synthetic batch repeated "
+             f"(no input work, the same tensor every step). Efficiency = real / synthetic (target >= "
+             f"{EFFICIENCY_TARGET}).", ""]
+    for setting, results in summary["settings"].items():
+        lines += [f"## {setting}", "", "| model | batch | efficiency | real | without augmentation | in memory | "
+                  "synthetic | real / in memory |", "|---|---|---|---|---|---|---|---|"]
+        for name, values in results.items():
+            lines.append(f"| {name} | {values['batch_size']} | {values['ratio']:.2f} | "
+                         f"{values['real_steps_per_s']:.2f} | {values['no_augmentation_steps_per_s']:.2f} | "
+                         f"{values['in_memory_steps_per_s']:.2f} | {values['synthetic_steps_per_s']:.2f} | "
+                         f"{values['real_steps_per_s'] / values['in_memory_steps_per_s']:.2f} |")
+        lines.append("")
+    return "\n".join(lines)
 
 
 def run_model(config: VisionConfig, parts: dict[str, data.ImageData], thresholds=DEFAULT_THRESHOLDS,
@@ -195,8 +244,9 @@ def markdown(summary: dict, figure_name: str) -> str:
              f"{environment['cpu_count']} CPUs ({environment.get('gpu') or 'no GPU'}), TensorFlow "
              f"{environment['packages']['tensorflow']}, Keras {environment['packages']['keras']}; "
              f"seed {summary['seed']}.",
-             "", "Each model trains on the training split (validation carved from it; at most "
-             f"{summary['max_per_class'] or 'all'} images per class) for {epochs} and is "
+             "", "Each model trains on the training split (validation carved from it; "
+             f"{'at most ' + str(summary['max_per_class']) if summary['max_per_class'] else 'all its'} images per "
+             f"class) for {epochs} and is "
              "scored on the whole test split. Minutes to N% are the training minutes (fit, validation and the "
              "batch-norm re-estimation; not the test evaluation, which steers nothing) until the test accuracy "
              "after an epoch first reached N%, without test-time augmentation. Test accuracy is the final model's, "
@@ -220,11 +270,13 @@ def markdown(summary: dict, figure_name: str) -> str:
                          + f" | {row['accuracy']:.4f} | {tta} | {row['parameters']:,} | "
                          f"{row['train_images_per_s']:.0f} | {efficiency} |")
         lines += ["", "| model | macro-F1 | macro-F1 with TTA | epochs | train s | latency p50 ms | serve images/s | "
-                  "steps/s real / synthetic / real without augmentation |", "|---|---|---|---|---|---|---|---|"]
+                  "steps/s real / synthetic / real without augmentation (/ in memory) |",
+                  "|---|---|---|---|---|---|---|---|"]
         for name, values in sorted(results["models"].items(), key=lambda item: -item[1]["accuracy"]):
             pipeline = values.get("pipeline")
             rates = ("" if not pipeline else f"{pipeline['real_steps_per_s']:.2f} / "
-                     f"{pipeline['synthetic_steps_per_s']:.2f} / {pipeline['no_augmentation_steps_per_s']:.2f}")
+                     f"{pipeline['synthetic_steps_per_s']:.2f} / {pipeline['no_augmentation_steps_per_s']:.2f}"
+                     + (f" / {pipeline['in_memory_steps_per_s']:.2f}" if "in_memory_steps_per_s" in pipeline else ""))
             tta_f1 = "" if values.get("macro_f1_tta") is None else f"{values['macro_f1_tta']:.4f}"
             lines.append(f"| {name} | {values['macro_f1']:.4f} | {tta_f1} | {values['epochs']} | "
                          f"{values['train_seconds']:.0f} | {values['latency_ms_p50']:.1f} | "

@@ -2,6 +2,8 @@
 directory): one `error: ...` line naming the flag or the data, exit code 2, before any training, and nothing
 written (no benchmarks/ results, no .runs state)."""
 
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import run_script
@@ -9,7 +11,9 @@ from tests.vision.images import make_tree, png_bomb
 
 CASES = {
     "unknown setting": (["--settings", "nope"], "--settings: 'nope' is unknown; settings are cifar10, cifar3"),
-    "efficiency steps": (["--efficiency-steps", "-1"], "--efficiency-steps must be >= 0, got -1"),
+    "efficiency steps": (["--efficiency-steps", "-1"], "--efficiency-steps must be >= 0 (>= 1 with --efficiency-only), "
+                                                       "got -1"),
+    "efficiency only, no steps": (["--efficiency-only"], "--efficiency-steps must be >= 0 (>= 1 with"),
     "set nan": (["--set", "dropout=nan"], "--set dropout=nan: must be a finite number"),
     "set inf": (["--set", "learning_rate=inf"], "--set learning_rate=inf: must be a finite number"),
     "set unknown field": (["--set", "colour=red"], "unknown field 'colour'"),
@@ -54,3 +58,22 @@ def test_benchmark_vision_refuses_bad_input_in_one_line_and_writes_nothing(trees
     assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err[-2000:]
     assert expected in err, err
     assert {path.name for path in tmp_path.iterdir()} == {"images", "one_class", "bombs"}  # no benchmarks/
+
+
+def test_efficiency_only_measures_every_family_and_trains_nothing(trees, tmp_path, monkeypatch, capsys):
+    import json
+
+    (tmp_path / "images").symlink_to(trees / "images")
+    monkeypatch.chdir(tmp_path)
+    argv = ["--data", "images", "--settings", "cifar10", "--models", "vgg", "--efficiency-only",
+            "--efficiency-steps", "2", "--set", "batch_size=4", "--set", "image_size=16"]
+    code, out, err = run_script("benchmark_vision", argv, capsys)
+    assert code == 0, err[-2000:]
+    results = Path("benchmarks/results")
+    summary = json.loads((results / "vision_pipeline_efficiency.json").read_text())
+    vgg = summary["settings"]["cifar10"]["vgg"]
+    assert vgg["ratio"] == pytest.approx(vgg["real_steps_per_s"] / vgg["synthetic_steps_per_s"])
+    assert min(vgg[key] for key in ("no_augmentation_steps_per_s", "in_memory_steps_per_s")) > 0
+    assert summary["rounds"] == 3 and summary["steps"] == 2 and summary["configs"]["vgg"]["batch_size"] == 4
+    assert "| vgg | 4 |" in (results / "vision_pipeline_efficiency.md").read_text()
+    assert not list(results.glob("vision_benchmark*")) and not (results / ".runs").exists()  # nothing trained

@@ -107,7 +107,7 @@ def test_input_pipeline_efficiency_is_a_positive_ratio_on_a_tiny_model():
                                                  model=_tiny_model())
     assert result["ratio"] > 0 and result["batch_size"] == 8 and result["steps"] == 3
     assert result["ratio"] == pytest.approx(result["real_steps_per_s"] / result["synthetic_steps_per_s"])
-    assert result["no_augmentation_steps_per_s"] > 0
+    assert result["no_augmentation_steps_per_s"] > 0 and result["in_memory_steps_per_s"] > 0
 
 
 def test_compiled_batch_norm_recalibration_equals_the_cumulative_momentum_average():
