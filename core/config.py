@@ -170,6 +170,16 @@ def load(config_class, path):
     return build(config_class, **values)
 
 
+def apply_preset(config, previous: dict, target: dict) -> None:
+    """Sets each field of `target` that still holds its `previous` preset value (a field default, for a new
+    config) to the `target` value: the one step of every config's `__post_init__` preset (textclf's variants,
+    vision's recipes). A value given explicitly and equal to the previous preset's is indistinguishable here;
+    `build()` sets explicit values again afterwards, so they always win."""
+    for name, value in target.items():
+        if getattr(config, name) == previous[name]:
+            setattr(config, name, value)
+
+
 def build(config_class, **values):
     """`config_class(**values)` with every given value winning over the config's preset.
 

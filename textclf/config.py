@@ -3,7 +3,7 @@
 import dataclasses
 from dataclasses import field
 
-from core.config import RunOptions
+from core.config import RunOptions, apply_preset
 from core.errors import UserError
 
 # The defaults of the regularisation fields: the best mean under test-cv
@@ -38,7 +38,7 @@ PATH_WEIGHT_GRID = tuple(round(0.05 * step, 2) for step in range(21))
 # The seeds' regularisation comparison (each one thing on an unregularised base) and the tuned default.
 # A variant sets these fields unless they are given explicitly (a flag, --set, a tuner's hyper-parameter).
 VARIANTS = {
-    "tuned": dict(TUNED),
+    "tuned": dict(TUNED),  # the shared part: a model's own tuned values, `tuned(model)`, are what --variant tuned sets
     "base": {"dropout": 0.0, "l2": 0.0, "label_smoothing": 0.0, "patience": 0, "reduce_lr_patience": 0},
     "l2": {"dropout": 0.0, "l2": 1e-4, "label_smoothing": 0.0, "patience": 0, "reduce_lr_patience": 0},
     "dropout": {"dropout": 0.1, "l2": 0.0, "label_smoothing": 0.0, "patience": 0, "reduce_lr_patience": 0},
@@ -116,10 +116,7 @@ class TextConfig(RunOptions):
         key = (self.variant, self.model)
         if key == self._preset:
             return
-        previous, target = _preset_values(*self._preset) if self._preset else TUNED, _preset_values(*key)
-        for name, value in target.items():
-            if getattr(self, name) == previous[name]:
-                setattr(self, name, value)
+        apply_preset(self, _preset_values(*self._preset) if self._preset else TUNED, _preset_values(*key))
         self._preset = key
 
     def validate(self) -> None:

@@ -3,7 +3,7 @@
 import dataclasses
 from dataclasses import field
 
-from core.config import RunOptions
+from core.config import RunOptions, apply_preset
 from core.errors import UserError
 
 # Each family's training recipe: the values its fields take unless given (a flag, --set or a saved config wins).
@@ -11,8 +11,10 @@ from core.errors import UserError
 # the families differ in speed (images/s), so each gets the epochs that fit its 30-minute budget there.
 BASE_RECIPE = {"epochs": 30}
 RECIPES = {
-    "efficientnet": {"epochs": 15},  # ~125 images/s on 13,500 training images: 15 epochs ~ 27 minutes
-    "vit": {"epochs": 35},  # ~300 images/s: 35 epochs ~ 27 minutes
+    # Measured with these (benchmarks/results/vision_benchmark_cifar3_*_full.md): efficientnet 185 images/s,
+    # 15 epochs in 18.2 min; vit 364 images/s, 35 epochs in 21.6 min (set from speed guesses before the runs).
+    "efficientnet": {"epochs": 15},
+    "vit": {"epochs": 35},
 }
 
 
@@ -71,10 +73,7 @@ class VisionConfig(RunOptions):
         recipe, a value given explicitly wins (`core.config.build()` sets explicit values again after it)."""
         if self.model == self._recipe:
             return
-        previous, target = recipe(self._recipe) if self._recipe else BASE_RECIPE, recipe(self.model)
-        for key, value in target.items():
-            if getattr(self, key) == previous[key]:
-                setattr(self, key, value)
+        apply_preset(self, recipe(self._recipe) if self._recipe else BASE_RECIPE, recipe(self.model))
         self._recipe = self.model
 
     @property

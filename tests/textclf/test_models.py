@@ -9,19 +9,24 @@ from textclf.layers import EncoderBlock
 TOKEN_MODELS = [name for name in models.names() if models.input_names(name) == ("token_ids",)]
 
 
-@pytest.mark.parametrize("name", TOKEN_MODELS)
-def test_every_model_builds_predicts_serialises_and_saves(name, tmp_path):
-    model = models.build(name, vocabulary_size=100, sequence_length=12, num_classes=4)
-    ids = np.array([[5, 6, 7] + [0] * 9, list(range(1, 13))], dtype="int32")
-    probabilities = np.asarray(model(ids))
+def assert_predicts_serialises_and_saves(model, inputs, path):
+    """Probabilities over 4 classes that survive `from_config` + weights and a `.keras` save/load (every text
+    model's check; tests/textclf/test_wide_deep.py uses it for the bag models)."""
+    probabilities = np.asarray(model(inputs))
     assert probabilities.shape == (2, 4)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
     clone = keras.Model.from_config(model.get_config())
     clone.set_weights(model.get_weights())
-    np.testing.assert_allclose(np.asarray(clone(ids)), probabilities, atol=1e-5)
-    path = tmp_path / f"{name}.keras"
+    np.testing.assert_allclose(np.asarray(clone(inputs)), probabilities, atol=1e-5)
     model.save(path)
-    np.testing.assert_allclose(np.asarray(keras.models.load_model(path)(ids)), probabilities, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(keras.models.load_model(path)(inputs)), probabilities, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", TOKEN_MODELS)
+def test_every_model_builds_predicts_serialises_and_saves(name, tmp_path):
+    model = models.build(name, vocabulary_size=100, sequence_length=12, num_classes=4)
+    ids = np.array([[5, 6, 7] + [0] * 9, list(range(1, 13))], dtype="int32")
+    assert_predicts_serialises_and_saves(model, ids, tmp_path / f"{name}.keras")
 
 
 @pytest.mark.parametrize("name", TOKEN_MODELS)

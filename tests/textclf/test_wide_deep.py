@@ -12,6 +12,7 @@ import pytest
 import tensorflow as tf
 
 from tests.conftest import TEXT_WORDS
+from tests.textclf.test_models import assert_predicts_serialises_and_saves
 from textclf import data, models, task
 from textclf.config import BAG_SCALE, PATH_DROPOUT, PATH_WEIGHT_GRID, TextConfig
 from textclf.layers import BagOfNgrams, PathDropout
@@ -45,18 +46,9 @@ def test_input_names_follow_the_builders_arguments():
 @pytest.mark.parametrize("name", BAG_MODELS)
 def test_bag_models_build_predict_serialise_and_save(name, tmp_path):
     model = _build(name)
-    inputs = _inputs(name)
     if name == "wide_deep":  # calibrated path weights are part of the saved state
         model.get_layer("path_dropout").path_weights.assign([0.3, 1.0])
-    probabilities = np.asarray(model(inputs))
-    assert probabilities.shape == (2, 4)
-    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
-    clone = keras.Model.from_config(model.get_config())
-    clone.set_weights(model.get_weights())
-    np.testing.assert_allclose(np.asarray(clone(inputs)), probabilities, atol=1e-5)
-    model.save(tmp_path / f"{name}.keras")
-    reloaded = keras.models.load_model(tmp_path / f"{name}.keras")
-    np.testing.assert_allclose(np.asarray(reloaded(inputs)), probabilities, atol=1e-5)
+    assert_predicts_serialises_and_saves(model, _inputs(name), tmp_path / f"{name}.keras")
 
 
 @pytest.mark.parametrize("name", BAG_MODELS)
