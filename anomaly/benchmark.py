@@ -185,8 +185,9 @@ ONLINE_PROTOCOL = (
     "corpus (below); NAB's per-profile corpus threshold is the only thing fitted on labels.")
 
 NOT_DONE = (
-    "HTM (numenta) encodes the timestamp's time of day beside the value, so a daily edge is predictable to "
-    "it; ours sees values only. HTM and CAD OSE set their encoders' range from the whole file's min and max "
+    "HTM (numenta) encodes the timestamp's time of day with a learnt sparse code and predicts sequences of "
+    "any length; ours sees the phase of the day and the week beside the last few values only. HTM and CAD "
+    "OSE set their encoders' range from the whole file's min and max "
     "(NAB's base detector hands every detector inputMin/inputMax of the entire file), which is not causal; "
     "ours scales by the points seen so far.")
 
@@ -209,7 +210,8 @@ def _online_sections(result: dict, wall_time_s: float) -> list[str]:
         lines += [f"| {row['removed']} | {row['standard']:.1f} | {row['reward_low_FP_rate']:.1f} | "
                   f"{row['reward_low_FN_rate']:.1f} | {row['wall_time_s']} |" for row in result["ablation"]]
         lines += ["", "Rows that change only the statistics re-use the full detector's autoencoder errors; the "
-                      "persistence and no-online-learning rows recompute them (their wall time)."]
+                      "rows without time features, with persistence or without online learning recompute them "
+                      "(their wall time)."]
     if result.get("split_protocol"):
         split = result["split_protocol"]
         lines += ["", "## Split-half protocol", "",

@@ -25,6 +25,12 @@ NAB_WINDOWS_FILE = "labels/combined_windows.json"
 NAB_POINTS_FILE = "labels/combined_labels.json"
 
 
+def epoch_seconds(timestamps) -> np.ndarray:
+    """int64 seconds since 1970-01-01 00:00 of wall-clock timestamps (what the online detector's time
+    features and its export's `timestamps` input take)."""
+    return np.asarray(timestamps).astype("datetime64[s]").astype(np.int64)
+
+
 @dataclasses.dataclass
 class Series:
     """One univariate time series and its labelled anomaly windows.

@@ -32,7 +32,7 @@ import pandas as pd
 from scipy import special
 
 from anomaly import data, models, nab, scoring
-from anomaly.presets import ALERT_THRESHOLD, ONLINE_DETECTORS, OnlineSettings  # noqa: F401 (re-exported)
+from anomaly.presets import ALERT_THRESHOLD, ONLINE_DETECTORS, TIME_PERIODS, OnlineSettings  # noqa: F401 (re-exported)
 
 
 @dataclasses.dataclass
@@ -228,6 +228,34 @@ def as_matrix(values) -> np.ndarray:
     return values[:, None] if values.ndim == 1 else values
 
 
+def time_columns(timestamps, periods: tuple[str, ...]) -> np.ndarray:
+    """`[points, 2 x len(periods)]` float32 in [0, 1]: (1 + sin) / 2 and (1 + cos) / 2 of each timestamp's
+    phase in each period of `presets.TIME_PERIODS` (the wall-clock time as written in the file)."""
+    seconds = data.epoch_seconds(timestamps)
+    columns = []
+    for period in periods:
+        phase = 2 * np.pi * (seconds % TIME_PERIODS[period]) / TIME_PERIODS[period]
+        columns += [np.sin(phase), np.cos(phase)]
+    return ((np.stack(columns, axis=1) + 1.0) / 2.0 if columns else np.zeros((len(seconds), 0))).astype(np.float32)
+
+
+def model_inputs(values, timestamps, settings: OnlineSettings) -> tuple[np.ndarray, np.ndarray]:
+    """(values `[points, columns]`, time columns `[points, 2 x periods]`) of a `data.Series` or an array.
+
+    Timestamps come from the series, or from `timestamps` for an array; a detector with
+    `time_features` needs them."""
+    if isinstance(values, data.Series):
+        timestamps = values.timestamps if timestamps is None else timestamps
+    matrix = as_matrix(values)
+    if not settings.time_features:
+        return matrix, np.zeros((len(matrix), 0), np.float32)
+    if timestamps is None:
+        raise ValueError(f"time_features {settings.time_features} need the points' timestamps")
+    if len(timestamps) != len(matrix):
+        raise ValueError(f"{len(timestamps)} timestamps for {len(matrix)} points")
+    return matrix, time_columns(timestamps, settings.time_features)
+
+
 class OnlineDetector:
     """Scores a series point by point while it keeps learning; point t depends on points 0..t only.
 
@@ -238,7 +266,8 @@ class OnlineDetector:
        of the last refit before them.
     2. A point's error is the absolute error of the autoencoder's forecast of it: the newest
        `masked_points` values of each window are hidden from the encoder and must be reconstructed from
-       the values before them.
+       the values before them and, with `time_features`, the phase of every step's timestamp in the day
+       and the week (so a daily edge is expected when it comes, and a missing one is surprising).
     3. Errors -> surprise (-log10 p) with Numenta's anomaly likelihood; the scales' surprise is combined.
     4. The spatial rule: a value beyond the running range by `spatial_tolerance` is maximally surprising.
     5. Suppression: an alert must beat every score of the previous rest period.
@@ -250,7 +279,7 @@ class OnlineDetector:
     Example:
 
         detector = OnlineDetector(OnlineSettings(windows=(16,)), seed=0)
-        scores = detector.score(series.values)     # one score in [0, 1) per point
+        scores = detector.score(series)    # a data.Series (values and timestamps): one score in [0, 1) per point
     """
 
     def __init__(self, settings: OnlineSettings = OnlineSettings(), seed: int = 0):
@@ -259,18 +288,20 @@ class OnlineDetector:
         self.models: dict[int, keras.Model] = {}   # the models of the last `errors` call, by window
         self.scalings: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
-    def score(self, values) -> np.ndarray:
-        """One score in [0, 1) per point of a `data.Series` or a `[points(, columns)]` array."""
-        return self.post_process(self.errors(values), values)
+    def score(self, values, timestamps=None) -> np.ndarray:
+        """One score in [0, 1) per point of a `data.Series` or a `[points(, columns)]` array (with its
+        `timestamps` when the settings have `time_features`)."""
+        return self.post_process(self.errors(values, timestamps), values)
 
-    def errors(self, values) -> np.ndarray:
+    def errors(self, values, timestamps=None) -> np.ndarray:
         """`[scales, points]` forecast errors (NaN where a point has no full window yet)."""
-        values = as_matrix(values)
         if not self.settings.autoencoder:
+            values = as_matrix(values)
             return persistence_errors(values, initial_length(len(values), self.settings))[None]
-        return np.stack([self._scale_errors(values, window) for window in self.settings.windows])
+        values, times = model_inputs(values, timestamps, self.settings)
+        return np.stack([self._scale_errors(values, times, window) for window in self.settings.windows])
 
-    def _scale_errors(self, values: np.ndarray, window: int) -> np.ndarray:
+    def _scale_errors(self, values: np.ndarray, times: np.ndarray, window: int) -> np.ndarray:
         settings = self.settings
         length = len(values)
         probation = max(initial_length(length, settings), window + 1)  # >= 1 window to learn from
@@ -278,20 +309,23 @@ class OnlineDetector:
                                 if settings.refit_every else [])
         errors = np.full(length, np.nan)
         keras.utils.set_random_seed(self.seed)
-        model = self._build(window, values.shape[1])
+        model = self._build(window, values.shape[1] + times.shape[1])
         minimum = maximum = None
         for number, (begin, end) in enumerate(zip(refits, refits[1:] + [length])):
             if number == 0 or settings.rescale:
                 minimum, maximum = value_range(values[:begin])
             learn_from = 0 if number == 0 else max(0, begin - settings.refit_span)
-            windows = windows_of((values[learn_from:begin] - minimum) / (maximum - minimum), window)
+            windows = windows_of(scaled_inputs(values[learn_from:begin], times[learn_from:begin], minimum, maximum),
+                                 window)
             if len(windows):  # none when refit_span is shorter than a window
                 model.fit(self._masked(windows), windows.reshape(len(windows), -1),
                           epochs=settings.epochs if number == 0 else settings.refit_epochs,
                           batch_size=settings.batch_size, shuffle=True, verbose=0)
             first = begin if number else window - 1  # the first model also scores the probationary period
-            scaled = (values[first - window + 1:end] - minimum) / (maximum - minimum)
-            errors[first:end] = self._forecast_errors(model, windows_of(scaled, window))
+            scored = slice(first - window + 1, end)
+            errors[first:end] = self._forecast_errors(
+                model, windows_of(scaled_inputs(values[scored], times[scored], minimum, maximum), window),
+                values.shape[1])
         self.models[window], self.scalings[window] = model, (minimum, maximum)
         return errors
 
@@ -301,21 +335,25 @@ class OnlineDetector:
         return model
 
     def _masked(self, windows: np.ndarray) -> np.ndarray:
-        """Flat encoder inputs: the newest `masked_points` steps replaced by the last visible one."""
+        """Flat encoder inputs: the newest `masked_points` steps' values replaced by the last visible ones
+        (time columns, known in advance, stay)."""
         hidden = self.settings.masked_points
         inputs = np.array(windows, dtype=np.float32, copy=True)
         if hidden:
-            inputs[:, -hidden:] = inputs[:, -hidden - 1:-hidden]
+            values = inputs.shape[2] - 2 * len(self.settings.time_features)
+            inputs[:, -hidden:, :values] = inputs[:, -hidden - 1:-hidden, :values]
         return inputs.reshape(len(inputs), -1)
 
-    def _forecast_errors(self, model, windows: np.ndarray) -> np.ndarray:
-        """Mean absolute error of each window's newest `error_points` steps (every column), scaled units."""
+    def _forecast_errors(self, model, windows: np.ndarray, columns: int) -> np.ndarray:
+        """Mean absolute error of each window's newest `error_points` steps (the first `columns`, the
+        values), in scaled units."""
         # Direct calls, not model.predict: predict would retrace for every batch shape.
         reconstructed = np.concatenate([keras.ops.convert_to_numpy(model(inputs, training=False))
                                         for inputs in np.array_split(self._masked(windows),
                                                                      max(1, len(windows) // 8192 + 1))])
         newest = slice(-self.settings.error_points, None)
-        return np.mean(np.abs(reconstructed.reshape(windows.shape)[:, newest] - windows[:, newest]), axis=(1, 2))
+        difference = reconstructed.reshape(windows.shape)[:, newest, :columns] - windows[:, newest, :columns]
+        return np.mean(np.abs(difference), axis=(1, 2))
 
     def state(self, errors: np.ndarray, values, at: int | None = None) -> dict:
         """What the detector knows when point `at` (default: the next, unseen point) arrives: the models
@@ -355,6 +393,12 @@ def value_range(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-column min and max; a constant column gets a range of 1 (scaled values then stay finite)."""
     minimum, maximum = values.min(axis=0), values.max(axis=0)
     return minimum, np.where(maximum > minimum, maximum, minimum + 1.0)
+
+
+def scaled_inputs(values: np.ndarray, times: np.ndarray, minimum, maximum) -> np.ndarray:
+    """The autoencoder's `[points, columns + time columns]` input: min-max scaled values, then the time
+    columns (already in [0, 1])."""
+    return np.concatenate([(values - minimum) / (maximum - minimum), times], axis=1)
 
 
 def windows_of(values: np.ndarray, window: int) -> np.ndarray:

@@ -3,7 +3,7 @@ split-half protocol for the constants.
 
 The Keras part (`OnlineDetector.errors`) runs once per file; every row that only changes the statistics
 around it re-uses those errors (`post_process`), so the ablation costs seconds, not another corpus run.
-Rows that change the Keras part (no online learning) or remove it (persistence forecast instead of the
+Rows that change the Keras part (no time features, no online learning) or remove it (persistence forecast instead of the
 autoencoder) recompute the errors.
 """
 
@@ -20,7 +20,7 @@ from anomaly.benchmark import summarise
 SPLIT_GRID = {
     "spatial_tolerance": (0.01, 0.02, 0.05),
     "short_window": (1, 3, 10),
-    "min_std": (0.005, 0.01, 0.02),
+    "min_std": (0.01, 0.03, 0.05),
     "suppress_fraction": (0.1, 0.2, 0.3),
 }
 
@@ -31,7 +31,7 @@ def corpus_errors(settings: online.OnlineSettings, series: dict, seed: int, labe
     errors, seconds = {}, {}
     for key, one in series.items():
         started = time.perf_counter()
-        errors[key] = detector.errors(one.values)
+        errors[key] = detector.errors(one)  # values and timestamps
         seconds[key] = time.perf_counter() - started
         print(f"  {label or 'errors'} {key}: {len(one)} points in {seconds[key]:.1f} s", flush=True)
     return errors, seconds
@@ -91,6 +91,10 @@ def ablation(settings: online.OnlineSettings, series: dict, errors: dict, profil
         without = dataclasses.replace(settings, autoencoder=False)
         persistence, seconds = corpus_errors(without, series, seed, "persistence")
         row("autoencoder (persistence forecast |x_t - x_t-1| instead)", without, persistence, sum(seconds.values()))
+        if settings.time_features:
+            blind = dataclasses.replace(settings, time_features=())
+            values_only, seconds = corpus_errors(blind, series, seed, "no time features")
+            row("time features (the autoencoder sees values only)", blind, values_only, sum(seconds.values()))
         frozen = dataclasses.replace(settings, refit_every=0)
         learnt_once, seconds = corpus_errors(frozen, series, seed, "no online learning")
         row("online learning (fit on the probationary period only)", frozen, learnt_once, sum(seconds.values()))

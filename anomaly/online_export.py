@@ -8,6 +8,10 @@ Signature `serving_default`:
     values: float32 `[batch, context]` (univariate) or `[batch, context, columns]`: the `context` most
         recent raw values, oldest first, the point to score last; `context = max(windows) +
         short_window - 1` (written in serving.json beside the export).
+    timestamps (only when the detector has `time_features`): int64 `[batch, context]`, each value's
+        time in seconds since 1970-01-01 00:00, the wall-clock time as the CSV writes it (UTC where it
+        gives a time zone), as `data.epoch_seconds` computes it: the autoencoder sees its phase in the
+        day and the week.
     -> anomaly_score (float32, [0, 1]), is_anomaly (bool, score >= threshold), surprise (-log10 p),
        spatial_anomaly (bool), forecast (the last scale's forecast of the newest value(s)).
 
@@ -26,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from anomaly import scoring
+from anomaly import data, scoring
 from core import export
 
 
@@ -52,6 +56,7 @@ class OnlineExport(tf.Module):
         state = detector.state(errors, values)
         self.settings = settings
         self.columns = values.shape[1]
+        self.periods = tuple(settings.time_features)
         self.threshold = float(threshold)
         self.context = max(settings.windows) + settings.short_window - 1
         self.models = [detector.models[window] for window in settings.windows]
@@ -60,26 +65,32 @@ class OnlineExport(tf.Module):
         self.low, self.high = state["low"], state["high"]
         shape = [None, self.context] if self.univariate else [None, self.context, self.columns]
         self.input_signature = [tf.TensorSpec(shape, tf.float32, name="values")]
+        if self.periods:
+            self.input_signature.append(tf.TensorSpec([None, self.context], tf.int64, name="timestamps"))
         self._serve = tf.function(self.serve, input_signature=self.input_signature)
 
-    def serve(self, values):
+    def serve(self, values, timestamps=None):
         """The graph: see the module docstring."""
         settings = self.settings
         matrix = values[..., None] if self.univariate else values              # [batch, context, columns]
+        times = self._time_columns(timestamps, matrix)                                # [batch, context, 2 x periods]
+        width = self.columns + 2 * len(self.periods)
         finite = tf.reduce_all(tf.math.is_finite(matrix), axis=[1, 2])
         safe = tf.where(tf.math.is_finite(matrix), matrix, tf.zeros_like(matrix))
         surprises = []
         for model, (minimum, maximum), (mean, std), history, window in zip(
                 self.models, self.scalings, self.likelihood, self.history, settings.windows):
-            scaled = (safe - tf.constant(minimum, tf.float32)) / tf.constant(maximum - minimum, tf.float32)
+            scaled = tf.concat([(safe - tf.constant(minimum, tf.float32)) / tf.constant(maximum - minimum, tf.float32),
+                                times], axis=2)
             errors = []
             for end in range(self.context - settings.short_window + 1, self.context + 1):
-                windows = scaled[:, end - window:end, :]                       # [batch, window, columns]
+                windows = scaled[:, end - window:end, :]                       # [batch, window, width]
                 inputs = self._masked(windows)
-                reconstructed = tf.reshape(model(tf.reshape(inputs, [-1, window * self.columns]), training=False),
-                                           [-1, window, self.columns])
+                reconstructed = tf.reshape(model(tf.reshape(inputs, [-1, window * width]), training=False),
+                                           [-1, window, width])[:, :, :self.columns]
                 scored = slice(window - settings.error_points, window)
-                errors.append(tf.reduce_mean(tf.abs(reconstructed[:, scored] - windows[:, scored]), axis=[1, 2]))
+                errors.append(tf.reduce_mean(tf.abs(reconstructed[:, scored] - windows[:, scored, :self.columns]),
+                                             axis=[1, 2]))
             # The model's forecast of the newest value (from the last window), in raw units.
             forecast = reconstructed[:, -1, :] * tf.constant(maximum - minimum, tf.float32) + tf.constant(minimum,
                                                                                                       tf.float32)
@@ -112,11 +123,29 @@ class OnlineExport(tf.Module):
                 "forecast": forecast[:, 0] if self.univariate else forecast}
 
     def _masked(self, windows):
+        """As `OnlineDetector._masked`: the newest `masked_points` steps' values repeat the last visible
+        ones; their time columns stay."""
         hidden = self.settings.masked_points
         if not hidden:
             return windows
-        visible = windows[:, :-hidden, :]
-        return tf.concat([visible, tf.repeat(visible[:, -1:, :], hidden, axis=1)], axis=1)
+        values, times = windows[:, :, :self.columns], windows[:, :, self.columns:]
+        visible = values[:, :-hidden, :]
+        values = tf.concat([visible, tf.repeat(visible[:, -1:, :], hidden, axis=1)], axis=1)
+        return tf.concat([values, times], axis=2)
+
+    def _time_columns(self, timestamps, matrix):
+        """As `online.time_columns`, in the graph: `[batch, context, 2 x periods]` float32 (no columns
+        without `time_features`)."""
+        from anomaly.presets import TIME_PERIODS
+
+        if not self.periods:
+            return tf.zeros_like(matrix[:, :, :0])
+        columns = []
+        for period in self.periods:
+            phase = 2 * math.pi * tf.cast(tf.math.floormod(timestamps, TIME_PERIODS[period]), tf.float64) / \
+                TIME_PERIODS[period]
+            columns += [tf.sin(phase), tf.cos(phase)]
+        return tf.cast((tf.stack(columns, axis=2) + 1.0) / 2.0, tf.float32)
 
     @staticmethod
     def _tail_surprise(z):
@@ -131,19 +160,24 @@ class OnlineExport(tf.Module):
                     + tf.math.log(1 - far ** -2 + 3 * far ** -4))
         return tf.where(z < 25.0, exact, -log_tail / math.log(10.0))
 
-    def predict(self, values: np.ndarray) -> dict[str, np.ndarray]:
-        """Runs the serving function in-process on `[batch, context(, columns)]` raw values."""
-        return {key: tensor.numpy() for key, tensor in self._serve(tf.constant(values, tf.float32)).items()}
+    def predict(self, values: np.ndarray, timestamps: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Runs the serving function in-process on `[batch, context(, columns)]` raw values (and their
+        `[batch, context]` int64 epoch seconds when the detector has `time_features`)."""
+        inputs = [tf.constant(values, tf.float32)] + ([tf.constant(timestamps, tf.int64)] if self.periods else [])
+        return {key: tensor.numpy() for key, tensor in self._serve(*inputs).items()}
 
-    def contexts(self, values: np.ndarray) -> np.ndarray:
-        """`contexts(values, self.context)`."""
-        return contexts(values, self.context)
+    def requests(self, values, timestamps=None) -> dict[str, np.ndarray]:
+        """`requests(values, timestamps, self.describe([]))`: every full request of a series."""
+        return requests(values, timestamps, self.describe([]))
 
     def describe(self, columns: list[str]) -> dict:
         """What a client needs to build requests (written as serving.json beside the export)."""
         return {"signature": "serving_default", "input": "values", "context": self.context,
                 "columns": list(columns), "univariate": self.univariate, "threshold": self.threshold,
                 "shape": [None, self.context] if self.univariate else [None, self.context, self.columns],
+                "time_features": list(self.periods),
+                "timestamps": ("int64 [batch, context]: each value's wall-clock time in seconds since "
+                               "1970-01-01 00:00" if self.periods else None),
                 "outputs": ["anomaly_score", "is_anomaly", "surprise", "spatial_anomaly", "forecast"],
                 "suppression": "none in the graph; alerts within the rest period of an earlier one are the "
                                "client's to drop"}
@@ -152,15 +186,27 @@ class OnlineExport(tf.Module):
         """Writes the next version of `model_dir` (TF Serving layout, warmup request included)."""
         middle = ((self.low + self.high) / 2).astype(np.float32)
         warmup = np.broadcast_to(middle, (1, self.context, self.columns)).copy()
-        warmup = warmup[..., 0] if self.univariate else warmup
+        warmup = {"values": warmup[..., 0] if self.univariate else warmup}
+        if self.periods:
+            warmup["timestamps"] = np.arange(self.context, dtype=np.int64)[None] * 300
         return export.export_saved_model(
             model_dir, {"serving_default": (self.serve, self.input_signature)}, track=self.models,
-            extra_files=extra_files, warmup={"serving_default": {"values": warmup}})
+            extra_files=extra_files, warmup={"serving_default": warmup})
 
 
-def contexts(values, context: int) -> np.ndarray:
-    """Every full request of a series, `[points - context + 1, context(, columns)]` float32: row i scores
-    point i + context - 1 from the `context - 1` points before it (a strided view, no copy)."""
-    matrix = np.asarray(values, np.float32)
+def contexts(values, context: int, dtype=np.float32) -> np.ndarray:
+    """Every full request of a series, `[points - context + 1, context(, columns)]`: row i scores point
+    i + context - 1 from the `context - 1` points before it (a strided view, no copy)."""
+    matrix = np.asarray(values, dtype)
     view = np.lib.stride_tricks.sliding_window_view(matrix, context, axis=0)
     return view if matrix.ndim == 1 else np.swapaxes(view, 1, 2)
+
+
+def requests(values, timestamps, description: dict) -> dict[str, np.ndarray]:
+    """Every full request of a series for an export described by `description` (its serving.json):
+    {"values": float32 contexts} and, when it has time features, {"timestamps": int64 contexts}."""
+    inputs = {"values": contexts(values, description["context"])}
+    if description.get("time_features"):
+        inputs["timestamps"] = contexts(data.epoch_seconds(timestamps), description["context"], np.int64)
+    return inputs
+

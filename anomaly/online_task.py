@@ -77,7 +77,7 @@ class OnlineTask(runner.Task):
     def fit(self, config, series, model, *, state_dir, batch_size, callbacks, epochs, initial_epoch) -> Scored:
         settings = online.ONLINE_DETECTORS[config.detector]
         detector = online.OnlineDetector(settings, seed=config.seed)
-        errors = detector.errors(series.values)
+        errors = detector.errors(series)  # values and timestamps
         scores = detector.post_process(errors, series.values)
         threshold = config.alert_threshold if config.alert_threshold is not None else online.ALERT_THRESHOLD
         held_out_from = online.initial_length(len(series), settings)

@@ -18,6 +18,10 @@ class OnlineSettings:
             its window lengths, how many newest values are hidden from it (so its error is a forecast
             error), epochs of the first fit (on the probationary period) and of every later fine-tune.
         error_points: how many of each window's newest steps make its error (1: the newest point only).
+        time_features: calendar periods ("day", "week") whose phase at each step's timestamp (a sine and a
+            cosine, known in advance, never masked or scored) the autoencoder sees beside the values, so
+            that a daily or weekly pattern's edge is predictable to it (HTM encodes the time of day the
+            same way); () for values only.
         initial_points: points of the first fit, which also set the rest period (0: NAB's probationary
             period, 15% of the file's length and at most 750 points: the one thing that depends on the
             length, which NAB gives every detector up front; set it to make appending points never
@@ -47,6 +51,7 @@ class OnlineSettings:
     windows: tuple[int, ...] = (16,)
     masked_points: int = 1
     error_points: int = 1
+    time_features: tuple[str, ...] = ("day", "week")
     epochs: int = 30
     refit_epochs: int = 3
     batch_size: int = 64
@@ -57,12 +62,12 @@ class OnlineSettings:
     rescale: bool = True
     autoencoder: bool = True
     likelihood: bool = True
-    short_window: int = 3
+    short_window: int = 1
     long_window: int = 8640
     estimate_every: int = 100
     empirical_tail: bool = True
     min_mean: float = 0.0
-    min_std: float = 0.01
+    min_std: float = 0.03
     raw_scale: float = 1.0
     combine: str = "mean"
     spatial_tolerance: float = 0.02
@@ -74,6 +79,10 @@ class OnlineSettings:
     def window(self) -> str:
         """The window lengths as one label ("16+64"), as the benchmark tables show them."""
         return "+".join(str(window) for window in self.windows)
+
+
+#: Seconds in each calendar period a detector can see the phase of (`OnlineSettings.time_features`).
+TIME_PERIODS = {"day": 86_400, "week": 7 * 86_400}
 
 
 def check_length(series, settings: OnlineSettings) -> None:
@@ -94,4 +103,4 @@ ONLINE_DETECTORS: dict[str, OnlineSettings] = {
 
 #: Score at or above which a point is an anomaly for users' series: aeOnline's NAB corpus threshold
 #: (standard profile) in benchmarks/results/anomaly_nab_aeOnline.json.
-ALERT_THRESHOLD = 0.6684  # standard_threshold of the 2026-12-01 whole-corpus run
+ALERT_THRESHOLD = 0.2822  # standard_threshold of the 2026-12-02 whole-corpus run (time features)

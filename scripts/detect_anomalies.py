@@ -62,15 +62,15 @@ def main(argv=None) -> int:
     import pandas as pd
 
     from anomaly import plots
-    from anomaly.online_export import contexts
+    from anomaly.online_export import requests
     from anomaly.online_task import scores_frame
     from core import client, report
 
     loaded, _ = client.load(arguments.model_dir, arguments.version)  # tensorflow_text-safe loading
     function = loaded.signatures[description["signature"]]
-    requests = contexts(series.values, context)
-    answers = [function(values=requests[begin:begin + arguments.batch_size])
-               for begin in range(0, len(requests), arguments.batch_size)]
+    inputs = requests(series.values, series.timestamps, description)  # values (and timestamps) per point
+    answers = [function(**{name: batch[begin:begin + arguments.batch_size] for name, batch in inputs.items()})
+               for begin in range(0, len(series) - context + 1, arguments.batch_size)]
     # The first context - 1 points have no full context: no score, no flag (empty cells in the CSV).
     padding = context - 1
     scores = np.concatenate([np.full(padding, np.nan)] + [answer["anomaly_score"].numpy() for answer in answers])

@@ -14,6 +14,14 @@ TINY = online.OnlineSettings(model="base", windows=(8, 16), epochs=2, refit_epoc
                              refit_span=400, estimate_every=50)
 
 
+CONTEXT = max(TINY.windows) + TINY.short_window - 1  # the points one request holds
+
+
+def stamps(length):
+    """Every 5 minutes from 2026-01-01 (a Thursday), as `data.Series.timestamps`."""
+    return pd.date_range("2026-01-01", periods=length, freq="5min").to_numpy()
+
+
 def sine(length=1400, seed=0):
     rng = np.random.default_rng(seed)
     time = np.arange(length)
@@ -26,9 +34,9 @@ def test_appending_or_changing_future_points_never_changes_earlier_scores():
     changed[1000:] += 300.0
     # With a fixed first fit nothing depends on the file's length (NAB's 15% rule does).
     detector = online.OnlineDetector(dataclasses.replace(TINY, initial_points=200), seed=3)
-    before = detector.score(values)
-    after = detector.score(changed)
-    shorter = detector.score(values[:1000])
+    before = detector.score(values, stamps(1400))  # time features on: the timestamps are inputs too
+    after = detector.score(changed, stamps(1400))
+    shorter = detector.score(values[:1000], stamps(1000))
     np.testing.assert_allclose(before[:1000], after[:1000], atol=1e-6)
     np.testing.assert_allclose(before[:1000], shorter, atol=1e-6)
     assert after[1000] > 0.9 > before[1000]  # and the change itself is an alert
@@ -73,12 +81,33 @@ def test_online_learning_adapts_to_a_new_regime_and_scaling_follows_the_data():
     values = sine(1600)
     values[800:] = values[800:] * 3 + 200  # a lasting change of level and amplitude
     detector = online.OnlineDetector(TINY, seed=0)
-    learning = detector.errors(values)
-    frozen = online.OnlineDetector(dataclasses.replace(TINY, refit_every=0), seed=0).errors(values)
+    learning = detector.errors(values, stamps(1600))
+    frozen = online.OnlineDetector(dataclasses.replace(TINY, refit_every=0), seed=0).errors(values, stamps(1600))
     late = slice(1300, 1600)
     assert np.nanmean(learning[:, late]) < 0.5 * np.nanmean(frozen[:, late])
     minimum, maximum = detector.scalings[8]
     assert maximum[0] > 300 and minimum[0] < 40  # re-fit on everything seen, not the probation's range
+
+
+def test_time_features_make_a_missing_daily_peak_surprising():
+    # High from 08:00 to 16:00 every day but the seventh: values alone cannot tell that day's 08:00 from
+    # any night, the phase of the day can.
+    length, day = 288 * 8, 288
+    hour = (np.arange(length) % day) / 12
+    values = np.where((hour >= 8) & (hour < 16), 10.0, 0.0) + np.random.default_rng(0).normal(0, 0.2, length)
+    onset = 6 * day + 96
+    values[onset:onset + 96] = np.random.default_rng(1).normal(0, 0.2, 96)
+    settings = dataclasses.replace(TINY, windows=(8,), epochs=20, refit_epochs=3, refit_every=day, refit_span=4 * day)
+    timed = online.OnlineDetector(dataclasses.replace(settings, time_features=("day",)), seed=0).errors(
+        values, stamps(length))[0]
+    blind = online.OnlineDetector(dataclasses.replace(settings, time_features=()), seed=0).errors(values)[0]
+    assert timed[onset] > 20 * blind[onset] and timed[onset] > 3 * np.nanmedian(timed)
+    # 2026-01-01 06:00: a quarter of the day; 6 hours into the week (weeks count from Thursday 1970-01-01).
+    week = 2 * np.pi * 6 / (7 * 24)
+    np.testing.assert_allclose(online.time_columns(stamps(1) + np.timedelta64(6, "h"), ("day", "week")),
+                               [[1.0, 0.5, (1 + np.sin(week)) / 2, (1 + np.cos(week)) / 2]], atol=1e-6)
+    with pytest.raises(ValueError, match="need the points' timestamps"):
+        online.OnlineDetector(settings).errors(values)
 
 
 def test_persistence_ablation_replaces_the_autoencoder():
@@ -92,18 +121,20 @@ def test_export_reproduces_the_detectors_last_score_and_answers_non_finite_value
     values = sine(1200)
     settings = dataclasses.replace(TINY, suppress_fraction=0.0)
     detector = online.OnlineDetector(settings, seed=0)
-    errors = detector.errors(values)
+    errors = detector.errors(values, stamps(1200))
     scores = detector.post_process(errors, values)
     last = len(values) - 1
     export = OnlineExport(detector, errors[:, :last + 1], values[:last + 1], threshold=0.5)
     state = detector.state(errors, values, at=last)  # the state in force when the last point arrived
     export.likelihood, export.history = state["likelihood"], state["history"]
     export.low, export.high = state["low"], state["high"]
-    answer = export.serve(export.contexts(values)[-1:].astype(np.float32))
+    requests = export.requests(values, stamps(1200))
+    assert set(requests) == {"values", "timestamps"} and requests["timestamps"].dtype == np.int64
+    answer = export.predict(requests["values"][-1:], requests["timestamps"][-1:])
     assert float(answer["anomaly_score"][0]) == pytest.approx(scores[last], abs=1e-5)
-    bad = np.repeat(export.contexts(values)[-1:], 3, axis=0).astype(np.float32)
+    bad = np.repeat(requests["values"][-1:], 3, axis=0).astype(np.float32)
     bad[0, -1], bad[1, 0] = np.inf, np.nan
-    answer = {key: value.numpy() for key, value in export.serve(bad).items()}
+    answer = export.predict(bad, np.repeat(requests["timestamps"][-1:], 3, axis=0))
     np.testing.assert_array_equal(answer["anomaly_score"][:2], [1.0, 1.0])
     assert answer["is_anomaly"][:2].all() and np.isfinite(answer["anomaly_score"]).all()
 
@@ -155,7 +186,8 @@ def test_train_then_score_a_new_csv_multivariate_round_trip(tmp_path, tiny_prese
     assert code == 0, err
     version = tmp_path / "models" / "multi" / "1"
     serving = json.loads((version / "serving.json").read_text())
-    assert serving["columns"] == ["a", "b"] and serving["shape"] == [None, 16 + 3 - 1, 2]
+    assert serving["columns"] == ["a", "b"] and serving["shape"] == [None, CONTEXT, 2]
+    assert serving["time_features"] == ["day", "week"]  # the CSV's timestamps are inputs too
     report = json.loads(next((tmp_path / "reports").glob("multi/*/*/report.json")).read_text())
     assert report["metrics"]["held_out"]["points"]["confusion_matrix"] and report["columns"] == ["a", "b"]
     new = both[:400].copy()
@@ -168,14 +200,15 @@ def test_train_then_score_a_new_csv_multivariate_round_trip(tmp_path, tiny_prese
     assert code == 0, err
     frame = pd.read_csv(out)
     assert list(frame.columns) == ["timestamp", "a", "b", "anomaly_score", "is_anomaly"] and len(frame) == 400
-    assert frame["anomaly_score"][:17].isna().all() and frame["anomaly_score"][17:].between(0, 1).all()
+    assert frame["anomaly_score"][:CONTEXT - 1].isna().all()
+    assert frame["anomaly_score"][CONTEXT - 1:].between(0, 1).all()
     assert bool(frame["is_anomaly"][300]) and frame["anomaly_score"][300] > 0.99
     assert (tmp_path / "scores.png").stat().st_size > 0
 
     # Bad input for the scoring script: one line naming the problem, exit 2, nothing written.
     wrong = _write_csv(tmp_path / "wrong.csv", both[:400], ("a", "c"))
     short = _write_csv(tmp_path / "short.csv", both[:10], ("a", "b"))
-    for csv, expected in ((wrong, "no 'b' column"), (short, "needs at least 18 rows")):
+    for csv, expected in ((wrong, "no 'b' column"), (short, f"needs at least {CONTEXT} rows")):
         target = tmp_path / f"out_{csv.stem}.csv"
         code, _, err = run_script("detect_anomalies", ["--model-dir", str(tmp_path / "models" / "multi"), "--csv",
                                                        str(csv), "--output", str(target)], capsys)

@@ -134,7 +134,7 @@ def test_every_score_map_and_both_graphs_call_the_one_definition(monkeypatch):
     rng = np.random.default_rng(0)
     values = 10 + np.sin(np.arange(300) / 10) + rng.normal(0, 0.1, 300)
 
-    settings = online.OnlineSettings(model="base", windows=(8,), estimate_every=50)
+    settings = online.OnlineSettings(model="base", windows=(8,), estimate_every=50, time_features=())
     detector = online.OnlineDetector(settings)
     errors = np.abs(rng.normal(0, 0.1, (1, len(values))))
     online.post_process(errors, values, settings)
@@ -142,7 +142,7 @@ def test_every_score_map_and_both_graphs_call_the_one_definition(monkeypatch):
     detector.models[8] = models.build("base", input_dim=8)  # untrained: the graph, not the fit, is tested
     detector.scalings[8] = online.value_range(values[:, None])
     export = OnlineExport(detector, errors, values, threshold=0.5)
-    export.serve(tf.constant(export.contexts(values)[-1:]))
+    export.serve(tf.constant(export.requests(values)["values"][-1:]))
     window = WindowDetector(models.build("base", input_dim=8), MinMaxScaling(values.min(), values.max()), 0.01)
     window.score(tf.constant(values[None, -8:], tf.float32))
     assert calls[1:] == ["EagerTensor", "EagerTensor"]
