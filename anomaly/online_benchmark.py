@@ -146,3 +146,40 @@ def run(name: str, settings: online.OnlineSettings, series: dict, out_dir, profi
         result["ablation"] = ablation(settings, series, errors, profiles, seed, recompute=ablation_rows == "full")
         result["split_protocol"] = split_protocol(settings, series, errors, profiles)
     return result
+
+
+def seed_spread(settings: online.OnlineSettings, series: dict, profiles: dict, seeds: list[int]) -> dict:
+    """The whole corpus once per seed (errors and post-processing; no ablation): how much of a NAB score
+    is the seed's luck. Returns {"seeds": one row per seed, "spread": per profile mean/std/min/max}."""
+    labelled = labelled_files(series)
+    rows = []
+    for seed in seeds:
+        started = time.perf_counter()
+        errors, _ = corpus_errors(settings, series, seed, f"seed {seed}")
+        scores = nab_scores(settings, series, errors, labelled, profiles)
+        rows.append({"seed": seed, **scores, "wall_time_s": round(time.perf_counter() - started, 1)})
+        print(f"  seed {seed}: {scores['standard']:.1f}", flush=True)
+    spread = {}
+    for profile in profiles:
+        values = np.array([row[profile] for row in rows])
+        spread[profile] = {"mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
+                           "min": float(values.min()), "max": float(values.max())}
+    return {"seeds": rows, "spread": spread}
+
+
+def seed_spread_markdown(name: str, summary: dict) -> str:
+    """The Markdown of a `seed_spread` summary (scripts/benchmark_anomaly.py --seed-spread)."""
+    profiles = list(summary["spread"])
+    lines = [f"# NAB seed spread: {name}", "",
+             f"{summary['created']} · {summary['files']} files · seeds {[row['seed'] for row in summary['seeds']]} · "
+             f"wall time {summary['wall_time_s'] / 60:.1f} min on {summary['environment']['cpu_count']} CPUs", "",
+             "The whole corpus once per seed, the detector's constants unchanged (the seed sets the autoencoder's "
+             "initial weights and the order of its training batches); each seed's corpus threshold is optimised "
+             "as NAB does. No ablation, no split protocol.", "",
+             "| seed | " + " | ".join(profiles) + " | wall time (s) |", "|---" * (len(profiles) + 2) + "|"]
+    lines += [f"| {row['seed']} | " + " | ".join(f"{row[profile]:.1f}" for profile in profiles)
+              + f" | {row['wall_time_s']} |" for row in summary["seeds"]]
+    lines.append("| mean ± std (min–max) | " + " | ".join(
+        f"{values['mean']:.1f} ± {values['std']:.1f} ({values['min']:.1f}–{values['max']:.1f})"
+        for values in summary["spread"].values()) + " | |")
+    return "\n".join(lines + [""])

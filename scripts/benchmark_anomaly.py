@@ -46,6 +46,10 @@ def parse_arguments(argv):
                              "whole-corpus run alone (none)")
     parser.add_argument("--files", default="", help="only files whose key contains this text")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed-spread", default="",
+                        help="online detectors: comma-separated seeds (at least two) to run the whole corpus with "
+                             "instead, writing <summary-dir>/anomaly_seed_spread_<detector>.json and .md (each "
+                             "seed's NAB scores, mean, std)")
     parser.add_argument("--summary-dir", default="benchmarks/results", help="where the JSON/Markdown go")
     return parser.parse_args(argv)
 
@@ -53,6 +57,7 @@ def parse_arguments(argv):
 @exit_on_user_error
 def main(argv=None) -> int:
     arguments = parse_arguments(argv)
+    seeds = parse_seeds(arguments.seed_spread)
     nab_dir = Path(arguments.nab_dir)
     keys = [key for key in data.nab_data_files(nab_dir) if arguments.files in key]
     if not keys:
@@ -68,10 +73,18 @@ def main(argv=None) -> int:
     for name in names:
         if name not in known:
             raise UserError(f"unknown detector {name!r}; choose from {', '.join(known)}")
+        if seeds and name not in online.ONLINE_DETECTORS:
+            raise UserError(f"--seed-spread runs online detectors only ({', '.join(online.ONLINE_DETECTORS)}), "
+                            f"not {name!r}")
     profiles = nab.load_profiles(nab_dir / "config" / "profiles.json")
     series = {key: data.load_nab_series(nab_dir, key) for key in keys}
+    if not any(one.window_bounds() for one in series.values()):
+        raise UserError(f"--files {arguments.files!r}: the {len(keys)} file(s) it selects have no labelled anomaly "
+                        "window; NAB scores need at least one")
     scoreboard_path = nab_dir / "results" / "final_results.json"
     scoreboard = json.loads(scoreboard_path.read_text()) if scoreboard_path.is_file() else {}
+    if seeds:
+        return write_seed_spreads(names, seeds, series, profiles, Path(arguments.summary_dir))
     for name in names:
         started = time.perf_counter()
         if name in online.ONLINE_DETECTORS:
@@ -91,6 +104,44 @@ def main(argv=None) -> int:
               f"({len(keys)} files, {time.perf_counter() - started:.0f} s) -> {paths[1]}")
     print(f"comparison of every summary in {arguments.summary_dir}: "
           f"{write_comparison(Path(arguments.summary_dir))}")
+    return 0
+
+
+def parse_seeds(text: str) -> list[int]:
+    """--seed-spread's seeds: empty for none, else at least two distinct integers."""
+    if not text:
+        return []
+    try:
+        seeds = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise UserError(f"--seed-spread {text!r}: expected comma-separated integers, e.g. 0,1,2") from None
+    if len(seeds) < 2 or len(set(seeds)) != len(seeds):
+        raise UserError(f"--seed-spread {text!r}: give at least two distinct seeds")
+    return seeds
+
+
+def write_seed_spreads(names, seeds, series, profiles, summary_dir: Path) -> int:
+    import dataclasses
+    import datetime
+
+    from anomaly import online, online_benchmark
+    from core import report
+
+    summary_dir.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        started = time.perf_counter()
+        settings = online.ONLINE_DETECTORS[name]
+        spread = online_benchmark.seed_spread(settings, series, profiles, seeds)
+        summary = {"benchmark": "NAB seed spread", "detector": name,
+                   "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                   "files": len(series), "corpus_complete": len(series) == 58,
+                   "wall_time_s": round(time.perf_counter() - started, 1), "environment": report.environment(),
+                   "settings": dataclasses.asdict(settings), **spread}
+        (summary_dir / f"anomaly_seed_spread_{name}.json").write_text(report.to_json(summary))
+        markdown = summary_dir / f"anomaly_seed_spread_{name}.md"
+        markdown.write_text(online_benchmark.seed_spread_markdown(name, summary))
+        standard = spread["spread"]["standard"]
+        print(f"{name}: NAB standard {standard['mean']:.1f} ± {standard['std']:.1f} over seeds {seeds} -> {markdown}")
     return 0
 
 

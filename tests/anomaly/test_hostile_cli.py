@@ -287,7 +287,8 @@ def _assert_benchmark_refused(workdir, code, err, expected):
 
 
 @pytest.mark.parametrize("case", ["1e308 in a file", "inf in a file", "labels not json", "no labels for the file",
-                                  "no labels file", "unknown detector", "no file matches", "not a NAB folder"])
+                                  "no labels file", "unknown detector", "no file matches", "not a NAB folder",
+                                  "no labelled window", "one seed to spread", "seed spread of a window detector"])
 def test_benchmark_anomaly_refuses_bad_input_in_one_line(workdir, nab_dir, capsys, case):
     argv = []
     if case == "1e308 in a file":
@@ -309,6 +310,12 @@ def test_benchmark_anomaly_refuses_bad_input_in_one_line(workdir, nab_dir, capsy
         argv, expected = ["--detectors", "aeMagic"], "unknown detector 'aeMagic'; choose from"
     elif case == "no file matches":
         argv, expected = ["--files", "nothing-matches"], "nab: no NAB data files match 'nothing-matches'"
+    elif case == "no labelled window":  # the fixture's one file has none: NAB's normalisation would divide by 0
+        expected = "the 1 file(s) it selects have no labelled anomaly window"
+    elif case == "one seed to spread":
+        argv, expected = ["--seed-spread", "3"], "--seed-spread '3': give at least two distinct seeds"
+    elif case == "seed spread of a window detector":
+        argv, expected = ["--seed-spread", "0,1", "--detectors", "aeDense"], "--seed-spread runs online detectors only"
     else:
         argv, expected = ["--nab-dir", "elsewhere"], "not a NAB folder"
     code, _, err = _benchmark(capsys, *argv)

@@ -27,6 +27,7 @@ def test_scores_are_causal_future_values_do_not_change_past_scores():
     assert before.shape == (len(series),) and 0 <= before.min() and before.max() <= 1
 
 
+@pytest.mark.slow  # the earlier aeDenseRetrain detector; the online detector's causality test covers refits
 def test_retraining_learns_from_the_past_only():
     series = short_series()
     changed = dataclasses.replace(series, values=series.values.copy())

@@ -236,7 +236,7 @@ def test_bad_input_gets_one_line_and_exit_2(tmp_path, capsys, arguments, message
 def test_online_benchmark_ablation_and_split_protocol(tmp_path):
     series = {}
     for number, category in enumerate(["artificialWithAnomaly", "realTraffic", "realTweets", "realAdExchange"]):
-        one = data.synthetic_series(number, days=5)
+        one = data.synthetic_series(number, days=3)
         one.name = f"{category}/file{number}.csv"
         series[one.name] = one
     settings = dataclasses.replace(TINY, windows=(8,))
@@ -246,6 +246,7 @@ def test_online_benchmark_ablation_and_split_protocol(tmp_path):
     assert result["ablation"][0]["standard"] == pytest.approx(result["nab"]["standard"]["score"])
     assert removed[0].startswith("nothing") and any("persistence" in row for row in removed)
     assert any("online learning" in row for row in removed) and any("spatial" in row for row in removed)
+    assert any(row.startswith("time features") for row in removed)
     assert len(result["split_protocol"]["results"]) == 2
     assert (tmp_path / "out" / "aeTiny" / "realTraffic" / "aeTiny_file1.csv").is_file()
     from anomaly.benchmark import write_summary
@@ -253,3 +254,20 @@ def test_online_benchmark_ablation_and_split_protocol(tmp_path):
     _, markdown = write_summary(result, {}, tmp_path / "summary", [], corpus_complete=False, wall_time_s=1.0)
     text = markdown.read_text()
     assert "## Ablation" in text and "## Split-half protocol" in text and "`spatial_tolerance`" in text
+
+
+def test_seed_spread_scores_the_corpus_once_per_seed():
+    one = data.synthetic_series(0, days=4)
+    one.name = "artificialWithAnomaly/file0.csv"
+    series = {one.name: one}
+    settings = dataclasses.replace(TINY, windows=(8,))
+    spread = online_benchmark.seed_spread(settings, series, nab.PROFILES, [0, 1])
+    standard = [row["standard"] for row in spread["seeds"]]
+    labelled = online_benchmark.labelled_files(series)
+    errors, _ = online_benchmark.corpus_errors(settings, series, 1)
+    assert standard[1] == pytest.approx(online_benchmark.nab_scores(settings, series, errors, labelled,
+                                                                    nab.PROFILES)["standard"])
+    assert spread["spread"]["standard"]["mean"] == pytest.approx(np.mean(standard))
+    assert spread["spread"]["standard"]["std"] == pytest.approx(np.std(standard, ddof=1))
+    summary = {"created": "now", "files": 1, "wall_time_s": 1.0, "environment": {"cpu_count": 2}, **spread}
+    assert "| mean ± std" in online_benchmark.seed_spread_markdown("aeTiny", summary)
