@@ -140,6 +140,7 @@ def test_benchmark_script_bad_input(tmp_path, monkeypatch, capsys, flags, messag
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow  # the earlier aeMultiscale ensemble; the online detector's causality test runs in the fast tier
 def test_ensemble_averages_member_surprise_and_stays_causal():
     members = (dataclasses.replace(FAST, window=8), dataclasses.replace(FAST, window=16))
     settings = online.EnsembleSettings(members=members, suppress_window=0)
