@@ -230,13 +230,13 @@ def as_matrix(values) -> np.ndarray:
 
 def time_columns(timestamps, periods: tuple[str, ...]) -> np.ndarray:
     """`[points, 2 x len(periods)]` float32 in [0, 1]: (1 + sin) / 2 and (1 + cos) / 2 of each timestamp's
-    phase in each period of `presets.TIME_PERIODS` (the wall-clock time as written in the file)."""
+    phase in each (at least one) period of `presets.TIME_PERIODS` (the wall-clock time as written in the file)."""
     seconds = data.epoch_seconds(timestamps)
     columns = []
     for period in periods:
         phase = 2 * np.pi * (seconds % TIME_PERIODS[period]) / TIME_PERIODS[period]
         columns += [np.sin(phase), np.cos(phase)]
-    return ((np.stack(columns, axis=1) + 1.0) / 2.0 if columns else np.zeros((len(seconds), 0))).astype(np.float32)
+    return ((np.stack(columns, axis=1) + 1.0) / 2.0).astype(np.float32)
 
 
 def model_inputs(values, timestamps, settings: OnlineSettings) -> tuple[np.ndarray, np.ndarray]:

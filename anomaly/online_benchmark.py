@@ -8,13 +8,16 @@ autoencoder) recompute the errors.
 """
 
 import dataclasses
+import datetime
 import itertools
 import time
+from pathlib import Path
 
 import numpy as np
 
 from anomaly import benchmark, nab, online
 from anomaly.benchmark import summarise
+from core import report
 
 #: The post-processing constants the split-half protocol chooses from (the grid is named in the summary).
 SPLIT_GRID = {
@@ -165,6 +168,24 @@ def seed_spread(settings: online.OnlineSettings, series: dict, profiles: dict, s
         spread[profile] = {"mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
                            "min": float(values.min()), "max": float(values.max())}
     return {"seeds": rows, "spread": spread}
+
+
+def write_seed_spread(name: str, settings: online.OnlineSettings, series: dict, profiles: dict, seeds: list[int],
+                      summary_dir: Path) -> tuple[dict, Path]:
+    """`seed_spread` written as `summary_dir`/anomaly_seed_spread_<name>.json and .md (not anomaly_nab_*:
+    the comparison table reads those); returns (summary, Markdown path)."""
+    started = time.perf_counter()
+    spread = seed_spread(settings, series, profiles, seeds)
+    summary = {"benchmark": "NAB seed spread", "detector": name,
+               "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+               "files": len(series), "corpus_complete": len(series) == 58,
+               "wall_time_s": round(time.perf_counter() - started, 1), "environment": report.environment(),
+               "settings": dataclasses.asdict(settings), **spread}
+    summary_dir.mkdir(parents=True, exist_ok=True)
+    (summary_dir / f"anomaly_seed_spread_{name}.json").write_text(report.to_json(summary))
+    markdown = summary_dir / f"anomaly_seed_spread_{name}.md"
+    markdown.write_text(seed_spread_markdown(name, summary))
+    return summary, markdown
 
 
 def seed_spread_markdown(name: str, summary: dict) -> str:

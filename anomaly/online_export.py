@@ -31,6 +31,7 @@ import numpy as np
 import tensorflow as tf
 
 from anomaly import data, scoring
+from anomaly.presets import TIME_PERIODS
 from core import export
 
 
@@ -136,8 +137,6 @@ class OnlineExport(tf.Module):
     def _time_columns(self, timestamps, matrix):
         """As `online.time_columns`, in the graph: `[batch, context, 2 x periods]` float32 (no columns
         without `time_features`)."""
-        from anomaly.presets import TIME_PERIODS
-
         if not self.periods:
             return tf.zeros_like(matrix[:, :, :0])
         columns = []

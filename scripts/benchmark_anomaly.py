@@ -84,7 +84,15 @@ def main(argv=None) -> int:
     scoreboard_path = nab_dir / "results" / "final_results.json"
     scoreboard = json.loads(scoreboard_path.read_text()) if scoreboard_path.is_file() else {}
     if seeds:
-        return write_seed_spreads(names, seeds, series, profiles, Path(arguments.summary_dir))
+        from anomaly import online_benchmark
+
+        for name in names:
+            summary, markdown = online_benchmark.write_seed_spread(name, online.ONLINE_DETECTORS[name], series,
+                                                                   profiles, seeds, Path(arguments.summary_dir))
+            standard = summary["spread"]["standard"]
+            print(f"{name}: NAB standard {standard['mean']:.1f} ± {standard['std']:.1f} over seeds {seeds} -> "
+                  f"{markdown}")
+        return 0
     for name in names:
         started = time.perf_counter()
         if name in online.ONLINE_DETECTORS:
@@ -118,31 +126,6 @@ def parse_seeds(text: str) -> list[int]:
     if len(seeds) < 2 or len(set(seeds)) != len(seeds):
         raise UserError(f"--seed-spread {text!r}: give at least two distinct seeds")
     return seeds
-
-
-def write_seed_spreads(names, seeds, series, profiles, summary_dir: Path) -> int:
-    import dataclasses
-    import datetime
-
-    from anomaly import online, online_benchmark
-    from core import report
-
-    summary_dir.mkdir(parents=True, exist_ok=True)
-    for name in names:
-        started = time.perf_counter()
-        settings = online.ONLINE_DETECTORS[name]
-        spread = online_benchmark.seed_spread(settings, series, profiles, seeds)
-        summary = {"benchmark": "NAB seed spread", "detector": name,
-                   "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                   "files": len(series), "corpus_complete": len(series) == 58,
-                   "wall_time_s": round(time.perf_counter() - started, 1), "environment": report.environment(),
-                   "settings": dataclasses.asdict(settings), **spread}
-        (summary_dir / f"anomaly_seed_spread_{name}.json").write_text(report.to_json(summary))
-        markdown = summary_dir / f"anomaly_seed_spread_{name}.md"
-        markdown.write_text(online_benchmark.seed_spread_markdown(name, summary))
-        standard = spread["spread"]["standard"]
-        print(f"{name}: NAB standard {standard['mean']:.1f} ± {standard['std']:.1f} over seeds {seeds} -> {markdown}")
-    return 0
 
 
 if __name__ == "__main__":

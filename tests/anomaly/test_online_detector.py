@@ -256,12 +256,12 @@ def test_online_benchmark_ablation_and_split_protocol(tmp_path):
     assert "## Ablation" in text and "## Split-half protocol" in text and "`spatial_tolerance`" in text
 
 
-def test_seed_spread_scores_the_corpus_once_per_seed():
+def test_seed_spread_scores_the_corpus_once_per_seed(tmp_path):
     one = data.synthetic_series(0, days=4)
     one.name = "artificialWithAnomaly/file0.csv"
     series = {one.name: one}
     settings = dataclasses.replace(TINY, windows=(8,))
-    spread = online_benchmark.seed_spread(settings, series, nab.PROFILES, [0, 1])
+    spread, markdown = online_benchmark.write_seed_spread("aeTiny", settings, series, nab.PROFILES, [0, 1], tmp_path)
     standard = [row["standard"] for row in spread["seeds"]]
     labelled = online_benchmark.labelled_files(series)
     errors, _ = online_benchmark.corpus_errors(settings, series, 1)
@@ -269,5 +269,6 @@ def test_seed_spread_scores_the_corpus_once_per_seed():
                                                                     nab.PROFILES)["standard"])
     assert spread["spread"]["standard"]["mean"] == pytest.approx(np.mean(standard))
     assert spread["spread"]["standard"]["std"] == pytest.approx(np.std(standard, ddof=1))
-    summary = {"created": "now", "files": 1, "wall_time_s": 1.0, "environment": {"cpu_count": 2}, **spread}
-    assert "| mean ± std" in online_benchmark.seed_spread_markdown("aeTiny", summary)
+    written = json.loads((tmp_path / "anomaly_seed_spread_aeTiny.json").read_text())
+    assert [row["seed"] for row in written["seeds"]] == [0, 1] and written["settings"]["windows"] == [8]
+    assert f"| 1 | {standard[1]:.1f} |" in markdown.read_text()
