@@ -34,9 +34,17 @@ def test_vit_without_small_data_fixes_is_the_plain_vit():
     assert model.get_layer("tokens").output.shape == (None, 64, 64)  # 8x8 patches of 4 px
 
 
+def test_vit_conv_tokenizes_with_a_convolutional_stem():
+    model = models.build("vit_conv", input_shape=(32, 32, 3), num_classes=3, depth=1)
+    assert model.get_layer("stem1_conv").output.shape == (None, 8, 8, 128)  # two stride-2 convs: 4 px cells
+    assert model.get_layer("tokens").output.shape == (None, 64, 64)  # as many tokens as vit's 4 px patches
+    with pytest.raises(ValueError, match="power-of-two patch size"):
+        models.build("vit_conv", input_shape=(30, 30, 3), num_classes=3, patch_size=3)
+
+
 def test_unknown_model_lists_the_registered_ones():
     from core.errors import UserError
 
     with pytest.raises(UserError, match="choose one of efficientnet, efficientnet_b0, resnet, resnet56, "
-                                        "resnet_bottleneck, vgg, vit"):
+                                        "resnet_bottleneck, vgg, vit, vit_conv"):
         models.build("alexnet", input_shape=(32, 32, 3), num_classes=3)

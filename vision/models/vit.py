@@ -1,5 +1,7 @@
 """Vision Transformer (Dosovitskiy et al. 2021) with the small-data fixes of Lee, Lee & Song 2021:
-Shifted Patch Tokenization and Locality Self-Attention, so it learns from thousands of images, not millions."""
+Shifted Patch Tokenization and Locality Self-Attention, so it learns from thousands of images, not millions;
+`vit_conv` tokenizes with a small convolutional stem instead (Xiao et al. 2021, "Early Convolutions Help
+Transformers See Better")."""
 
 import keras
 import keras_hub
@@ -7,21 +9,40 @@ from keras import layers
 
 from vision.layers import LocalitySelfAttention, ShiftedPatchTokenization
 from vision.models import MODELS
-from vision.models.common import classifier_head, regularizer, scaled_input
+from vision.models.common import batch_norm, classifier_head, regularizer, scaled_input
+
+
+def conv_stem(x, patch_size: int, projection_dim: int, l2: float):
+    """Xiao et al.'s convolutional stem: 3x3 conv-BN-ReLU layers, each halving the side with twice the channels
+    (log2(patch_size) of them, from 4 x projection_dim / patch_size channels), then a 1x1 conv to the token width;
+    one token per patch_size x patch_size cell, as the patchify layer gives."""
+    strides = patch_size.bit_length() - 1
+    if 2 ** strides != patch_size:
+        raise ValueError(f"the convolutional stem needs a power-of-two patch size, got {patch_size}")
+    for index in range(strides):
+        x = layers.Conv2D(max(8, projection_dim * 2 ** (index + 2) // patch_size), 3, strides=2, padding="same",
+                          use_bias=False, kernel_regularizer=regularizer(l2), name=f"stem{index}_conv")(x)
+        x = layers.ReLU(name=f"stem{index}_relu")(batch_norm(f"stem{index}_bn")(x))
+    x = layers.Conv2D(projection_dim, 1, name="stem_projection")(x)
+    return layers.Reshape((-1, projection_dim), name="tokens")(x)
 
 
 @MODELS.register("vit")
 def build_vit(input_shape, num_classes: int, *, l2: float = 1e-4, dropout: float = 0.1,
               patch_size: int | None = None, projection_dim: int = 64, depth: int = 6, num_heads: int = 4,
-              mlp_dim: int = 128, shifted_patches: bool = True, locality_attention: bool = True) -> keras.Model:
+              mlp_dim: int = 128, shifted_patches: bool = True, locality_attention: bool = True,
+              stem: str = "patches", name: str = "vit") -> keras.Model:
     """Pre-norm encoder blocks over patch tokens with learnt positions, mean-pooled tokens, softmax.
 
     `patch_size` defaults to an eighth of the image side (4 px on CIFAR: 64 tokens). With
-    `shifted_patches=False, locality_attention=False` this is the plain ViT the seeds trained.
+    `shifted_patches=False, locality_attention=False` this is the plain ViT the seeds trained; `stem="conv"`
+    tokenizes with `conv_stem` (shifted_patches is then unused).
     """
     patch_size = patch_size or max(2, input_shape[0] // 8)
     images, x = scaled_input(input_shape)
-    if shifted_patches:
+    if stem == "conv":
+        tokens = conv_stem(x, patch_size, projection_dim, l2)
+    elif shifted_patches:
         tokens = ShiftedPatchTokenization(patch_size, projection_dim, name="patches")(x)
     else:
         tokens = layers.Conv2D(projection_dim, patch_size, strides=patch_size, name="patches")(x)
@@ -45,4 +66,11 @@ def build_vit(input_shape, num_classes: int, *, l2: float = 1e-4, dropout: float
         x = layers.Add(name=f"{name}_residual_mlp")([x, y])
     x = layers.LayerNormalization(epsilon=1e-6, name="norm")(x)
     x = layers.GlobalAveragePooling1D(name="pool")(x)
-    return keras.Model(images, classifier_head(x, num_classes, dropout=dropout, l2=l2), name="vit")
+    return keras.Model(images, classifier_head(x, num_classes, dropout=dropout, l2=l2), name=name)
+
+
+@MODELS.register("vit_conv")
+def build_vit_conv(input_shape, num_classes: int, **options) -> keras.Model:
+    """`vit` with the convolutional stem (`conv_stem`) in place of shifted patch tokenization; the same
+    encoder (Locality Self-Attention), head and options."""
+    return build_vit(input_shape, num_classes, **{"stem": "conv", "name": "vit_conv", **options})
