@@ -38,6 +38,8 @@ def test_vit_conv_tokenizes_with_a_convolutional_stem():
     model = models.build("vit_conv", input_shape=(32, 32, 3), num_classes=3, depth=1)
     assert model.get_layer("stem1_conv").output.shape == (None, 8, 8, 128)  # two stride-2 convs: 4 px cells
     assert model.get_layer("tokens").output.shape == (None, 64, 64)  # as many tokens as vit's 4 px patches
+    larger = models.build("vit_conv", input_shape=(96, 96, 3), num_classes=3, depth=1)  # 96 / 8 = 12 -> 16 px
+    assert larger.get_layer("tokens").output.shape == (None, 36, 64)
     with pytest.raises(ValueError, match="power-of-two patch size"):
         models.build("vit_conv", input_shape=(30, 30, 3), num_classes=3, patch_size=3)
 
