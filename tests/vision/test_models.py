@@ -36,6 +36,7 @@ def test_vit_without_small_data_fixes_is_the_plain_vit():
 
 def test_vit_conv_tokenizes_with_a_convolutional_stem():
     model = models.build("vit_conv", input_shape=(32, 32, 3), num_classes=3, depth=1)
+    assert model.name == "vit_conv" and models.build("vit", input_shape=(32, 32, 3), num_classes=3).name == "vit"
     assert model.get_layer("stem1_conv").output.shape == (None, 8, 8, 128)  # two stride-2 convs: 4 px cells
     assert model.get_layer("tokens").output.shape == (None, 64, 64)  # as many tokens as vit's 4 px patches
     larger = models.build("vit_conv", input_shape=(96, 96, 3), num_classes=3, depth=1)  # 96 / 8 = 12 -> 16 px

@@ -33,7 +33,7 @@ def conv_stem(x, patch_size: int, projection_dim: int, l2: float, width: int = 6
 def build_vit(input_shape, num_classes: int, *, l2: float = 1e-4, dropout: float = 0.1,
               patch_size: int | None = None, projection_dim: int = 64, depth: int = 6, num_heads: int = 4,
               mlp_dim: int = 128, shifted_patches: bool = True, locality_attention: bool = True,
-              stem: str = "patches", stem_width: int = 64, name: str = "vit") -> keras.Model:
+              stem: str = "patches", stem_width: int = 64, model_name: str = "vit") -> keras.Model:
     """Pre-norm encoder blocks over patch tokens with learnt positions, mean-pooled tokens, softmax.
 
     `patch_size` defaults to an eighth of the image side (4 px on CIFAR: 64 tokens; the nearest power of two
@@ -41,8 +41,10 @@ def build_vit(input_shape, num_classes: int, *, l2: float = 1e-4, dropout: float
     `shifted_patches=False, locality_attention=False` this is the plain ViT the seeds trained; `stem="conv"`
     tokenizes with `conv_stem` of `stem_width` channels (shifted_patches is then unused). Measured on the
     3-class CIFAR task (benchmarks/results/vision_benchmark_cifar3_vit_conv*_full.md): 64 channels reach 0.904
-    at 198 images/s (vit: 0.867 at 364); 32 channels train faster but stop near 0.89.
+    at 198 images/s (vit: 0.867 at 364); 32 channels stopped at 0.887.
     """
+    if stem not in ("patches", "conv"):
+        raise ValueError(f"stem must be 'patches' or 'conv', got {stem!r}")
     if patch_size is None:
         patch_size = max(2, input_shape[0] // 8)
         if stem == "conv":  # the stem's stride-2 layers need a power of two: the nearest one (224 px: 32)
@@ -74,11 +76,11 @@ def build_vit(input_shape, num_classes: int, *, l2: float = 1e-4, dropout: float
         x = layers.Add(name=f"{name}_residual_mlp")([x, y])
     x = layers.LayerNormalization(epsilon=1e-6, name="norm")(x)
     x = layers.GlobalAveragePooling1D(name="pool")(x)
-    return keras.Model(images, classifier_head(x, num_classes, dropout=dropout, l2=l2), name=name)
+    return keras.Model(images, classifier_head(x, num_classes, dropout=dropout, l2=l2), name=model_name)
 
 
 @MODELS.register("vit_conv")
 def build_vit_conv(input_shape, num_classes: int, **options) -> keras.Model:
     """`vit` with the convolutional stem (`conv_stem`) in place of shifted patch tokenization; the same
     encoder (Locality Self-Attention), head and options."""
-    return build_vit(input_shape, num_classes, **{"stem": "conv", "name": "vit_conv", **options})
+    return build_vit(input_shape, num_classes, **{"stem": "conv", "model_name": "vit_conv", **options})
