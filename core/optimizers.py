@@ -2,7 +2,7 @@
 
 import keras
 
-OPTIMIZERS = ("adam", "adamw")
+OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "plateau", "cosine")
 
 
@@ -25,9 +25,10 @@ def learning_rate(peak: float, schedule: str, *, epochs: int, steps_per_epoch: i
 
 
 def build(name: str, peak_learning_rate: float, *, schedule: str = "constant", epochs: int = 1,
-          steps_per_epoch: int = 1, warmup_epochs: float = 0.0, weight_decay: float = 0.0
+          steps_per_epoch: int = 1, warmup_epochs: float = 0.0, weight_decay: float = 0.0, momentum: float = 0.9
           ) -> keras.optimizers.Optimizer:
-    """Adam, or AdamW with decoupled `weight_decay`, following `learning_rate(...)`'s schedule.
+    """Adam, AdamW or Nesterov SGD (`momentum`), the last two with decoupled `weight_decay` (Keras subtracts
+    learning rate x weight_decay x weight at every step), following `learning_rate(...)`'s schedule.
 
     Example:
         optimizer = build("adamw", 1e-3, schedule="cosine", epochs=30, steps_per_epoch=100, warmup_epochs=1)
@@ -38,4 +39,6 @@ def build(name: str, peak_learning_rate: float, *, schedule: str = "constant", e
         return keras.optimizers.AdamW(rate, weight_decay=weight_decay)
     if name == "adam":
         return keras.optimizers.Adam(rate)
+    if name == "sgd":
+        return keras.optimizers.SGD(rate, momentum=momentum, nesterov=True, weight_decay=weight_decay or None)
     raise ValueError(f"optimizer {name!r} is unknown; optimizers are {', '.join(OPTIMIZERS)}")

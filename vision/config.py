@@ -10,18 +10,32 @@ from core.errors import UserError
 # Chosen for time to accuracy on the 2-CPU machine, on the 3-class CIFAR benchmark (the summaries disclose them):
 # the families differ in speed (images/s), so each gets the epochs that fit its 30-minute budget there.
 BASE_RECIPE = {"epochs": 30}
+# airbench94's (Jordan 2024) in this trainer's terms: its learning rate 11.5 per 1,024 examples on a summed
+# loss with Nesterov momentum 0.85 is 11.5 / (1024 * (1 + 1 / 0.15)) = 1.465e-3 per example on the mean
+# loss, x 512 images per batch = 0.75; its weight decay (0.0153 per 1,024 examples, coupled: 1.465e-3 x 0.0153
+# x 512 / 7850 per step, x 1 / (1 - 0.85) through the momentum = 9.7e-6 per step) becomes Keras's decoupled
+# 1.3e-5 (x the learning rate 0.75 per step); warm-up 2 of 10 epochs (its 23 %), then cosine, not linear.
+AIRBENCH_RECIPE = {"epochs": 10, "optimizer": "sgd", "batch_size": 512, "learning_rate": 0.75, "momentum": 0.85,
+                   "weight_decay": 1.3e-5, "label_smoothing": 0.2, "warmup_epochs": 2.0}
 RECIPES = {
     # Measured with these (benchmarks/results/vision_benchmark_cifar3_*_full.md): efficientnet 185 images/s,
     # 15 epochs in 18.2 min; vit 364 images/s, 35 epochs in 21.6 min (set from speed guesses before the runs).
     "efficientnet": {"epochs": 15},
     "vit": {"epochs": 35},
+    "vgg_airbench": AIRBENCH_RECIPE,
+    "resnet_airbench": AIRBENCH_RECIPE,
 }
 
 
 def recipe(model: str) -> dict:
     """The field values `model` trains with by default: `BASE_RECIPE` updated with `RECIPES[model]`, or with its
     family's (the name before `_`: `efficientnet_b0` takes `efficientnet`'s) when it has none of its own."""
-    return {**BASE_RECIPE, **RECIPES.get(model, RECIPES.get(model.split("_")[0], {}))}
+    own = RECIPES.get(model, RECIPES.get(model.split("_")[0], {}))
+    # Every field some recipe sets, at its field default unless this recipe sets it, so that switching model
+    # also resets what the previous model's recipe set (vgg_airbench's optimizer, batch size, ...).
+    defaults = {field.name: field.default for field in dataclasses.fields(VisionConfig)
+                if any(field.name in other for other in RECIPES.values())}
+    return {**defaults, **BASE_RECIPE, **own}
 
 
 @dataclasses.dataclass
@@ -50,8 +64,11 @@ class VisionConfig(RunOptions):
         "help": "maximum epochs (default: the model's recipe, vision.config.RECIPES: 15 for efficientnet, 35 for vit, "
                 "else 30)"})
     batch_size: int = field(default=128, metadata={"help": "images per batch (per replica)"})
-    learning_rate: float = field(default=2e-3, metadata={"help": "peak AdamW learning rate"})
-    weight_decay: float = field(default=1e-4, metadata={"help": "AdamW decoupled weight decay"})
+    optimizer: str = field(default="adamw", metadata={
+        "help": "adamw, or sgd (Nesterov, --momentum); default: the model's recipe", "choices": ["adamw", "sgd"]})
+    learning_rate: float = field(default=2e-3, metadata={"help": "peak learning rate"})
+    momentum: float = field(default=0.9, metadata={"help": "SGD's Nesterov momentum (--optimizer sgd)"})
+    weight_decay: float = field(default=1e-4, metadata={"help": "decoupled weight decay (x learning rate per step)"})
     warmup_epochs: float = field(default=1.0, metadata={"help": "linear warm-up before the cosine decay"})
     label_smoothing: float = field(default=0.1, metadata={"help": "label smoothing of the cross-entropy"})
     patience: int = field(default=8, metadata={"help": "early-stopping patience in epochs (0: none)"})
@@ -73,7 +90,7 @@ class VisionConfig(RunOptions):
         recipe, a value given explicitly wins (`core.config.build()` sets explicit values again after it)."""
         if self.model == self._recipe:
             return
-        apply_preset(self, recipe(self._recipe) if self._recipe else BASE_RECIPE, recipe(self.model))
+        apply_preset(self, recipe(self._recipe or "base"), recipe(self.model))
         self._recipe = self.model
 
     @property
@@ -98,5 +115,8 @@ class VisionConfig(RunOptions):
             raise UserError(f"--image-size must be in 8..1024, got {self.image_size}")
         if self.epochs < 1 or self.batch_size < 1 or self.learning_rate <= 0 or self.patience < 0:
             raise UserError("--epochs, --batch-size, --learning-rate must be positive, --patience >= 0")
+        if not 0 <= self.momentum < 1 or self.weight_decay < 0:
+            raise UserError(f"--momentum must be in [0, 1) and --weight-decay >= 0, got {self.momentum} and "
+                            f"{self.weight_decay}")
         if self.classes is not None and len(self.class_list) < 2:
             raise UserError(f"--classes needs at least two classes, got {self.classes!r}")

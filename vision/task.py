@@ -27,6 +27,7 @@ from core import plots as core_plots
 from core.metrics import classification_metrics
 from vision import data, models, plots
 from vision.config import VisionConfig
+from vision.layers import PatchWhitening
 
 
 @dataclasses.dataclass
@@ -86,15 +87,17 @@ def mixed_precision(setting: str):
 
 def build_model(config: VisionConfig, input_shape, num_classes: int, train_size: int,
                 batch_size: int | None = None) -> keras.Model:
-    """The registered model, compiled: AdamW, warm-up + cosine decay, label smoothing; `batch_size` is the
-    global batch (default: `config.batch_size`), for the schedule's steps per epoch."""
+    """The registered model, compiled: AdamW (or the recipe's Nesterov SGD), warm-up + cosine decay, label
+    smoothing; `batch_size` is the global batch (default: `config.batch_size`), for the schedule's steps per
+    epoch."""
     with mixed_precision(config.mixed_precision):
         model = models.build(config.model, input_shape=tuple(input_shape), num_classes=num_classes,
                              **config.model_options())
     steps = optimizers.steps_per_epoch(train_size, batch_size or config.batch_size)
-    model.compile(optimizer=optimizers.build("adamw", config.learning_rate, schedule="cosine", epochs=config.epochs,
-                                             steps_per_epoch=steps, warmup_epochs=config.warmup_epochs,
-                                             weight_decay=config.weight_decay),
+    model.compile(optimizer=optimizers.build(config.optimizer, config.learning_rate, schedule="cosine",
+                                             epochs=config.epochs, steps_per_epoch=steps,
+                                             warmup_epochs=config.warmup_epochs, weight_decay=config.weight_decay,
+                                             momentum=config.momentum),
                   loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
                   metrics=["accuracy"])
     return model
@@ -115,6 +118,8 @@ class VisionTask(runner.Task):
     def fit(self, config, parts, model, *, state_dir, batch_size, callbacks, epochs, initial_epoch) -> Trained:
         started = time.perf_counter()
         train = parts["train"]
+        if initial_epoch == 0:  # a resumed run restores the adapted filters with the weights
+            adapt_whitening(model, train.images)
         plain_batches = dataset(train, batch_size, shuffle=True, seed=config.seed + 1)  # no augmentation
         extra = [RecalibrateBatchNorm(plain_batches), core_callbacks.ElapsedTime(), *callbacks]
         if config.test_curves and "test" in parts:  # for the report's curves only; nothing monitors them
@@ -260,6 +265,16 @@ def _all_layers(layer):
     yield layer
     for inner in getattr(layer, "layers", ()):
         yield from _all_layers(inner)
+
+
+def adapt_whitening(model: keras.Model, images: np.ndarray, count: int = 5000) -> int:
+    """Sets every `PatchWhitening` layer's filters from the first `count` training images as that layer sees
+    them (after the layers before it, e.g. the input scaling); returns how many layers were adapted."""
+    whitening = [layer for layer in _all_layers(model) if isinstance(layer, PatchWhitening)]
+    for layer in whitening:
+        inputs = keras.Model(model.inputs, layer.input).predict(_batches(images[:count]), verbose=0)
+        layer.adapt(inputs)
+    return len(whitening)
 
 
 class RecalibrateBatchNorm(keras.callbacks.Callback):

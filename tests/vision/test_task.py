@@ -91,6 +91,7 @@ def test_serving_resizes_converts_and_rejects_undecodable_bytes(vision_run):
     (["--data", "colours", "--classes", "red,cat"], "--classes cat not found; the classes are blue, green, red"),
     (["--data", "colours", "--model", "alexnet"], "unknown vision model 'alexnet'"),
     (["--data", "colours", "--epochs", "0"], "--epochs, --batch-size, --learning-rate must be positive"),
+    (["--data", "colours", "--optimizer", "sgd", "--momentum", "1.5"], "--momentum must be in [0, 1)"),
 ])
 def test_script_bad_input_one_line_exit_2_nothing_written(colour_tree, tmp_path, monkeypatch, capsys, flags,
                                                           message):

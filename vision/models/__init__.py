@@ -14,4 +14,4 @@ build = MODELS.build
 names = MODELS.names
 
 # Importing the family modules registers their builders.
-from vision.models import efficientnet, resnet, vgg, vit  # noqa: E402,F401
+from vision.models import airbench, efficientnet, resnet, vgg, vit  # noqa: E402,F401

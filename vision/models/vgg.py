@@ -1,4 +1,5 @@
-"""VGG-style networks with batch normalisation (Simonyan & Zisserman 2015; Ioffe & Szegedy 2015)."""
+"""VGG-style networks with batch normalisation (Simonyan & Zisserman 2015; Ioffe & Szegedy 2015); airbench's
+VGG-style network is in `vision/models/airbench.py`."""
 
 import keras
 from keras import layers
@@ -22,3 +23,4 @@ def build_vgg(input_shape, num_classes: int, *, l2: float = 5e-4, dropout: float
         x = layers.MaxPooling2D(name=f"block{block}_pool")(x)
     x = layers.GlobalAveragePooling2D(name="pool")(x)
     return keras.Model(images, classifier_head(x, num_classes, dropout=dropout, l2=l2), name="vgg")
+
