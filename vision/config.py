@@ -27,10 +27,11 @@ RECIPES = {
 }
 
 
-def recipe(model: str) -> dict:
+def recipe(model: str | None) -> dict:
     """The field values `model` trains with by default: `BASE_RECIPE` updated with `RECIPES[model]`, or with its
-    family's (the name before `_`: `efficientnet_b0` takes `efficientnet`'s) when it has none of its own."""
-    own = RECIPES.get(model, RECIPES.get(model.split("_")[0], {}))
+    family's (the name before `_`: `efficientnet_b0` takes `efficientnet`'s) when it has none of its own;
+    `None`: the field defaults (a new config's)."""
+    own = RECIPES.get(model, RECIPES.get(model.split("_")[0], {})) if model else {}
     # Every field some recipe sets, at its field default unless this recipe sets it, so that switching model
     # also resets what the previous model's recipe set (vgg_airbench's optimizer, batch size, ...).
     defaults = {field.name: field.default for field in dataclasses.fields(VisionConfig)
@@ -90,7 +91,7 @@ class VisionConfig(RunOptions):
         recipe, a value given explicitly wins (`core.config.build()` sets explicit values again after it)."""
         if self.model == self._recipe:
             return
-        apply_preset(self, recipe(self._recipe or "base"), recipe(self.model))
+        apply_preset(self, recipe(self._recipe), recipe(self.model))
         self._recipe = self.model
 
     @property

@@ -48,11 +48,11 @@ class PatchWhitening(keras.layers.Layer):
 
     def whitening_filters(self, images) -> np.ndarray:
         """The kernel [k, k, channels, 2 k*k*channels] that whitens the k x k patches of `images`."""
-        images = np.asarray(images, np.float64)
+        images = np.asarray(images, np.float32)  # 5,000 CIFAR images: 4.8 M patches, 230 MB of float32
         size, channels = self.kernel_size, images.shape[-1]
         windows = np.lib.stride_tricks.sliding_window_view(images, (size, size), axis=(1, 2))
         patches = windows.transpose(0, 1, 2, 4, 5, 3).reshape(-1, size * size * channels)  # (row, col, channel)
-        moment = patches.T @ patches / len(patches)
+        moment = (patches.T @ patches).astype(np.float64) / len(patches)
         eigenvalues, eigenvectors = np.linalg.eigh(moment)
         scaled = eigenvectors / np.sqrt(eigenvalues + self.epsilon * eigenvalues.mean())  # columns: filters
         kernel = scaled.reshape(size, size, channels, -1)
