@@ -49,6 +49,13 @@ def augmentation(kind: str, seed: int) -> keras.Sequential | None:
     """Keras preprocessing layers applied to training batches only (never part of the export)."""
     if kind == "none":
         return None
+    if kind == "light":  # airbench's: flip, then whole-pixel shifts of up to 2 px (pad 2 by reflection + crop)
+        # Nearest-neighbour sampling keeps the shifted pixels sharp; `standard`'s bilinear default blurs every
+        # image shifted by a fraction of a pixel (kept there: its families were measured with it).
+        return keras.Sequential([keras.layers.RandomFlip("horizontal", seed=seed),
+                                 keras.layers.RandomTranslation(2 / 32, 2 / 32, fill_mode="reflect",
+                                                                interpolation="nearest", seed=seed + 1)],
+                                name="augment_light")
     steps = [keras.layers.RandomFlip("horizontal", seed=seed),
              keras.layers.RandomTranslation(0.125, 0.125, fill_mode="reflect", seed=seed + 1)]  # ~ pad 4 + crop
     if kind == "strong":  # transformers have no convolutional prior: more variety (Lee et al. 2021)

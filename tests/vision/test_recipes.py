@@ -34,9 +34,11 @@ def test_a_family_trains_with_its_recipe_unless_a_value_is_given():
 
 def test_a_recipe_may_set_the_optimizer_and_switching_model_resets_it():
     airbench = VisionConfig(model="vgg_airbench")
-    assert (airbench.optimizer, airbench.batch_size, airbench.epochs) == ("sgd", 512, 10)
+    assert (airbench.optimizer, airbench.batch_size, airbench.epochs, airbench.augmentation) == (
+        "sgd", 512, 10, "light")
     back = dataclasses.replace(airbench, model="resnet")
-    assert (back.optimizer, back.batch_size, back.learning_rate, back.epochs) == ("adamw", 128, 2e-3, 30)
+    assert (back.optimizer, back.batch_size, back.learning_rate, back.epochs, back.augmentation) == (
+        "adamw", 128, 2e-3, 30, "standard")
     assert core_config.build(VisionConfig, model="vgg_airbench", optimizer="adamw").optimizer == "adamw"
     model = task.build_model(airbench, (16, 16, 3), 3, train_size=1024)
     assert isinstance(model.optimizer, keras.optimizers.SGD) and model.optimizer.nesterov
@@ -72,3 +74,16 @@ def test_a_sweep_trial_trains_with_its_family_recipe_unless_epochs_are_given(tmp
     assert trial_epochs({"data": "x"}, "vit") == recipe("vit")["epochs"]
     assert trial_epochs({"data": "x"}, "efficientnet") == recipe("efficientnet")["epochs"]
     assert trial_epochs({"data": "x", "epochs": 4}, "vit") == 4
+
+
+def test_light_augmentation_shifts_by_whole_pixels_of_at_most_two():
+    # Every pixel of a shifted image is one of the original's (nearest sampling, reflected borders: no blur),
+    # and the image moved by at most 2 px: a distinct value per position gives the shift away.
+    image = np.arange(32 * 32, dtype="float32").reshape(1, 32, 32, 1)
+    augment = task.augmentation("light", seed=3)
+    for _ in range(5):
+        shifted = np.asarray(augment(np.repeat(image, 4, axis=0), training=True))
+        assert np.isin(shifted, image).all()
+        for one in shifted:
+            rows, cols = np.divmod(one[16, 16, 0], 32)
+            assert abs(rows - 16) <= 2 and min(abs(cols - 16), abs(cols - 15)) <= 2  # 15: the mirror of 16
