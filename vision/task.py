@@ -49,15 +49,11 @@ def augmentation(kind: str, seed: int) -> keras.Sequential | None:
     """Keras preprocessing layers applied to training batches only (never part of the export)."""
     if kind == "none":
         return None
-    if kind == "light":  # airbench's: flip, then whole-pixel shifts of up to 2 px (pad 2 by reflection + crop)
-        # Nearest-neighbour sampling keeps the shifted pixels sharp; `standard`'s bilinear default blurs every
-        # image shifted by a fraction of a pixel (kept there: its families were measured with it).
-        return keras.Sequential([keras.layers.RandomFlip("horizontal", seed=seed),
-                                 keras.layers.RandomTranslation(2 / 32, 2 / 32, fill_mode="reflect",
-                                                                interpolation="nearest", seed=seed + 1)],
-                                name="augment_light")
+    # light: airbench's whole-pixel shifts of up to 2 px at 32 px (nearest sampling keeps them sharp); standard
+    # keeps the bilinear default, which blurs fractional shifts, because its families were measured with it.
+    shift, sampling = (2 / 32, "nearest") if kind == "light" else (0.125, "bilinear")  # 0.125: ~ pad 4 + crop
     steps = [keras.layers.RandomFlip("horizontal", seed=seed),
-             keras.layers.RandomTranslation(0.125, 0.125, fill_mode="reflect", seed=seed + 1)]  # ~ pad 4 + crop
+             keras.layers.RandomTranslation(shift, shift, fill_mode="reflect", interpolation=sampling, seed=seed + 1)]
     if kind == "strong":  # transformers have no convolutional prior: more variety (Lee et al. 2021)
         steps += [keras.layers.RandomRotation(0.05, fill_mode="reflect", seed=seed + 2),
                   keras.layers.RandomZoom(0.15, fill_mode="reflect", seed=seed + 3)]
