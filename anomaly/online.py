@@ -270,7 +270,8 @@ class OnlineDetector:
        and the week (so a daily edge is expected when it comes, and a missing one is surprising).
     3. Errors -> surprise (-log10 p) with Numenta's anomaly likelihood; the scales' surprise is combined.
     4. The spatial rule: a value beyond the running range by `spatial_tolerance` is maximally surprising.
-    5. Suppression: an alert must beat every score of the previous rest period.
+    5. Suppression: an alert must beat every score of the previous rest period, and one at or above
+       `alert_surprise` silences the rest period after it.
     6. score = surprise / (surprise + score_scale), in [0, 1).
 
     `errors()` (the Keras part) and `post_process()` (statistics) are separate, so that a benchmark
@@ -386,7 +387,26 @@ def post_process(errors: np.ndarray, values, settings: OnlineSettings) -> np.nda
         surprise = np.where(spatial_anomalies(values, settings.spatial_tolerance),
                             settings.spatial_surprise, surprise)
     rest = int(round(settings.suppress_fraction * initial_length(len(values), settings)))
-    return scoring.anomaly_score(suppress_repeats(surprise, rest), settings.score_scale)
+    kept = suppress_repeats(surprise, rest)
+    if settings.alert_surprise:
+        kept = silence_after_alerts(kept, rest, settings.alert_surprise)
+    return scoring.anomaly_score(kept, settings.score_scale)
+
+
+def silence_after_alerts(surprise: np.ndarray, rest: int, level: float) -> np.ndarray:
+    """Zero where an earlier alert (surprise >= `level`, itself not silenced) lies within `rest` points.
+
+    `suppress_repeats` alone lets a rising ramp through, one higher point after another; NAB charges each
+    such point outside a window. An alert silences the rest period after it, as CAD OSE's and Skyline's
+    alert expiry do. A loop over the few points at or above `level`, not over the series."""
+    silenced = np.array(surprise, copy=True)
+    last_alert = None
+    for index in np.flatnonzero(surprise >= level):
+        if last_alert is not None and index - last_alert <= rest:
+            silenced[index] = 0.0
+        else:
+            last_alert = index
+    return silenced
 
 
 def value_range(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

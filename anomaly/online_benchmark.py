@@ -80,7 +80,10 @@ def ablation(settings: online.OnlineSettings, series: dict, errors: dict, profil
         dataclasses.replace(settings, likelihood=False, raw_scale=0.05))
     row("empirical tail cap", dataclasses.replace(settings, empirical_tail=False))
     row("spatial rule", dataclasses.replace(settings, spatial_tolerance=0.0))
-    row("suppression", dataclasses.replace(settings, suppress_fraction=0.0))
+    row("suppression (no rest period: neither repeats nor alerts suppressed)",
+        dataclasses.replace(settings, suppress_fraction=0.0))
+    if settings.alert_surprise:
+        row("alert silence (only repeats suppressed)", dataclasses.replace(settings, alert_surprise=0.0))
     for index, window in enumerate(settings.windows):
         if len(settings.windows) > 1:
             others = tuple(w for w in settings.windows if w != window)

@@ -44,6 +44,9 @@ class OnlineSettings:
             fraction of their range is an anomaly (Numenta's spatial rule, 0.05 there; 0: off).
         suppress_fraction: an alert must beat every score of the previous `suppress_fraction *
             probationary length` points (CAD OSE's rest period is probation / 5; 0: off).
+        alert_surprise: a point kept by the suppression whose surprise reaches this level is an alert and
+            silences the rest period after it (`online.silence_after_alerts`; 0: off). 4.0 is a score of
+            0.33, just above the standard corpus threshold.
         score_scale: surprise (-log10 p) at which the score is 0.5.
     """
 
@@ -72,6 +75,7 @@ class OnlineSettings:
     combine: str = "mean"
     spatial_tolerance: float = 0.02
     suppress_fraction: float = 0.2
+    alert_surprise: float = 4.0
     score_scale: float = 8.0
     spatial_surprise: float = 1e3
 

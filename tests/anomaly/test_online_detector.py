@@ -50,6 +50,23 @@ def test_spatial_rule_flags_values_beyond_the_running_range_by_the_tolerance():
     assert not online.spatial_anomalies(values, 0.2)[[3, 4, 6]].any()
 
 
+def test_an_alert_silences_its_rest_period_and_a_rising_ramp_raises_one_alert():
+    kept = np.array([0, 5, 6, 7, 0, 0, 3, 8, 0, 9.0])  # what suppress_repeats lets through on a ramp
+    np.testing.assert_array_equal(online.silence_after_alerts(kept, 3, 5.0), [0, 5, 0, 0, 0, 0, 3, 8, 0, 0])
+    np.testing.assert_array_equal(online.silence_after_alerts(kept, 3, 100.0), kept)  # nothing reaches the level
+    # In post_process: a ramp of new highs outside the suppression's reach scores once, or at every step
+    # with the silence off.
+    values = np.concatenate([np.zeros(300), np.linspace(0.0, 50.0, 50)])[:, None]
+    ramp = np.zeros((1, 350))
+    ramp[0, 300:] = np.linspace(5.0, 50.0, 50)  # every point above the level (4)
+    settings = dataclasses.replace(TINY, likelihood=False, spatial_tolerance=0.0, initial_points=100,
+                                   suppress_fraction=0.5)
+    silenced = online.post_process(ramp, values, settings)
+    assert (silenced[300:] > 0).sum() == 1 and silenced[300] > 0
+    assert ((online.post_process(ramp, values, dataclasses.replace(settings, alert_surprise=0.0))[300:] > 0).sum()
+            == 50)
+
+
 def test_likelihood_is_high_for_a_level_shift_and_fades_as_it_becomes_normal():
     errors = np.concatenate([np.full(20, np.nan), np.random.default_rng(0).normal(1.0, 0.1, 500), np.full(300, 3.0)])
     settings = dataclasses.replace(TINY, short_window=5, long_window=200, empirical_tail=False, min_std=0.0)

@@ -74,6 +74,9 @@ def test_add_sine_positions_keeps_the_mask_and_round_trips(tmp_path):
     np.testing.assert_allclose(np.asarray(out), expected, atol=1e-6)
     clone = AddSinePositions.from_config(layer.get_config())
     assert clone.get_config() == layer.get_config()
+    scaled = AddSinePositions(max_wavelength=500, scale=3.0)
+    np.testing.assert_allclose(np.asarray(scaled(embedded)), expected + 2.0 * values, atol=1e-6)
+    assert AddSinePositions.from_config(scaled.get_config()).scale == 3.0
     inputs = keras.Input((5, 8))
     model = keras.Model(inputs, AddSinePositions(max_wavelength=500)(inputs))
     model.save(tmp_path / "positions.keras")
