@@ -56,7 +56,8 @@ def _learned_positions(token_ids, vocabulary_size, sequence_length, embedding_di
 
 def _projected_sine_positions(token_ids, vocabulary_size, sequence_length, embedding_dim, *, word_dim=300):
     """The seeds' input: 300-d word embeddings -> Dense to the model width, times sqrt(width) as in Vaswani
-    et al. (else the unit-amplitude positions drown the ~0.03-per-element tokens), plus sinusoidal positions."""
+    et al. (else the unit-amplitude positions drown the small freshly initialised tokens), plus sinusoidal
+    positions."""
     words = layers.Embedding(vocabulary_size, word_dim, mask_zero=True, name="embedding")(token_ids)
     projected = layers.Dense(embedding_dim, name="projection")(words)  # Dense carries the mask on
     return AddSinePositions(scale=math.sqrt(embedding_dim), name="sine_positions")(projected)

@@ -11,8 +11,9 @@ class AddSinePositions(keras.layers.Layer):
     keras-hub's `SinePositionEncoding` returns only the encodings and drops the mask, and Keras' `Add`
     of a masked and an unmasked tensor drops it too; this layer does the sum and keeps the mask.
 
-    The positions have unit amplitude; freshly initialised embeddings are ~0.03 per element, so unscaled
-    they are drowned by the positions. Vaswani et al. multiply the embeddings by sqrt(d_model) (`scale`).
+    The positions have unit amplitude, Keras' freshly initialised embeddings (uniform in +-0.05) are far
+    smaller, so unscaled they are drowned by the positions; Vaswani et al. multiply the embeddings by
+    sqrt(d_model) (`scale`).
 
     Args:
         max_wavelength: the longest wavelength of the sinusoids.
@@ -33,7 +34,7 @@ class AddSinePositions(keras.layers.Layer):
     def call(self, inputs):
         # The encoding depends on the shape only; a mask-free copy keeps its mask warning away.
         positions = keras.ops.cast(self.encoding(keras.ops.zeros_like(inputs)), inputs.dtype)
-        return (inputs * self.scale if self.scale != 1.0 else inputs) + positions
+        return inputs * self.scale + positions
 
     def compute_output_shape(self, input_shape):
         return input_shape
