@@ -71,3 +71,20 @@ def test_projection_end_to_end_writes_speed_and_memory(tmp_path, capsys):
     markdown = (tmp_path / "out" / "textclf_projection.md").read_text()
     assert "| bag |" in markdown and "380 train / 20 validation" in markdown
     assert not (tmp_path / "out" / "textclf_test_cv.json").exists() and not (tmp_path / "out" / ".runs").exists()
+
+
+def test_test_cv_end_to_end_writes_each_epochs_validation_accuracy(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    topics = {"sport": "goal team match league coach", "money": "bank profit market shares rates"}
+    lines = [f"{label},{' '.join(rng.choice(words.split(), size=6))}" for label, words in topics.items()
+             for _ in range(25)]
+    (tmp_path / "small.csv").write_text("label,text\n" + "\n".join(lines) + "\n")
+    code, out, err = run_script("benchmark_textclf", ["--csv", str(tmp_path / "small.csv"), "--models", "bag",
+                                                      "--max-folds", "1", "--epochs", "2", "--tag", "_tiny",
+                                                      "--out", str(tmp_path / "out"), "--set", "batch_size=16"],
+                                capsys)
+    assert code == 0, err
+    result = json.loads((tmp_path / "out" / "textclf_test_cv_tiny.json").read_text())
+    (bag,) = result["per_fold"]["bag"]
+    curve = bag["validation_accuracy_per_epoch"]
+    assert len(curve) == bag["epochs"] == 2 and all(0.0 <= value <= 1.0 for value in curve)
