@@ -42,11 +42,7 @@ def environment() -> dict:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             versions[package] = None
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                timeout=5, cwd=Path(__file__).resolve().parent).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        commit = None
+    commit, dirty = _git("rev-parse", "--short", "HEAD"), _git("status", "--porcelain", "--untracked-files=no")
     gpu = None
     if "tensorflow" in sys.modules:  # never import TensorFlow just to describe the machine
         tf = sys.modules["tensorflow"]
@@ -57,10 +53,45 @@ def environment() -> dict:
         "platform": platform.platform(),
         "machine": platform.machine(),
         "cpu_count": os.cpu_count(),
+        # Training results differ between CPU models (their kernels round differently, and an online detector's
+        # many refits amplify that), so the model and its widest vector units are recorded.
+        **cpu_description(),
         "gpu": gpu,
         "packages": versions,
         "git_commit": commit,
+        "git_dirty": None if dirty is None else bool(dirty),  # tracked files changed since that commit
     }
+
+
+def _git(*arguments) -> str | None:
+    """Stripped stdout of `git arguments` in this checkout; None without git or outside a repository."""
+    try:
+        finished = subprocess.run(["git", *arguments], capture_output=True, text=True, timeout=5,
+                                  cwd=Path(__file__).resolve().parent)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return finished.stdout.strip() if finished.returncode == 0 else None
+
+
+def cpu_description(cpuinfo: str | None = None) -> dict:
+    """`cpu_model` and `cpu_vector_units` (of avx2, avx512f, amx_tile: those present) from /proc/cpuinfo's
+    first processor (`cpuinfo`: that file's text); None where the file is missing (not Linux)."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return {"cpu_model": None, "cpu_vector_units": None}
+    fields = {}
+    for line in cpuinfo.splitlines():
+        if not line.strip():
+            if fields:
+                break  # the first processor's block is enough
+            continue
+        name, _, value = line.partition(":")
+        fields.setdefault(name.strip(), value.strip())
+    flags = fields.get("flags", "").split()
+    return {"cpu_model": fields.get("model name"),
+            "cpu_vector_units": [unit for unit in ("avx2", "avx512f", "amx_tile") if unit in flags]}
 
 
 def parameter_counts(model) -> dict:

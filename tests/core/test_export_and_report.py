@@ -101,3 +101,17 @@ def test_backup_and_restore_resumes_a_killed_run(tmp_path):
     # Epochs 4..6 were trained, 1..3 restored from the backup; the history covers the whole run.
     assert len(history.history["loss"]) == 6
     assert not (tmp_path / "backup").exists()  # removed once training completed
+
+
+def test_cpu_description_reads_the_first_processor_of_cpuinfo():
+    cpuinfo = ("processor\t: 0\nmodel name\t: Example CPU 9000\nflags\t\t: fpu sse2 avx2 fma avx512f\n\n"
+               "processor\t: 1\nmodel name\t: Other\nflags\t\t: fpu\n")
+    assert report.cpu_description(cpuinfo) == {"cpu_model": "Example CPU 9000", "cpu_vector_units": ["avx2", "avx512f"]}
+    assert report.cpu_description("processor\t: 0\nflags\t: fpu\n") == {"cpu_model": None, "cpu_vector_units": []}
+
+
+def test_environment_says_which_commit_and_whether_tracked_files_changed():
+    described = report.environment()
+    assert set(described) >= {"cpu_model", "cpu_vector_units", "git_commit", "git_dirty"}
+    assert described["git_dirty"] in (True, False, None)
+    assert (described["git_commit"] is None) == (described["git_dirty"] is None)
