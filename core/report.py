@@ -35,14 +35,16 @@ class RunResult:
 
 
 def environment() -> dict:
-    """Machine, library versions and git commit, recorded with every report and benchmark."""
+    """Machine (CPU model and vector units: `cpu_description`), library versions, git commit and whether tracked
+    files differed from it (`git_dirty`, at the time of the call), recorded with every report and benchmark."""
     versions = {}
     for package in _PACKAGES:
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             versions[package] = None
-    commit, dirty = _git("rev-parse", "--short", "HEAD"), _git("status", "--porcelain", "--untracked-files=no")
+    commit = _git("rev-parse", "--short", "HEAD")
+    dirty = _git("--no-optional-locks", "status", "--porcelain", "--untracked-files=no") if commit else None
     gpu = None
     if "tensorflow" in sys.modules:  # never import TensorFlow just to describe the machine
         tf = sys.modules["tensorflow"]
@@ -74,24 +76,28 @@ def _git(*arguments) -> str | None:
 
 
 def cpu_description(cpuinfo: str | None = None) -> dict:
-    """`cpu_model` and `cpu_vector_units` (of avx2, avx512f, amx_tile: those present) from /proc/cpuinfo's
-    first processor (`cpuinfo`: that file's text); None where the file is missing (not Linux)."""
+    """`cpu_model`, the first "model name" of /proc/cpuinfo (`cpuinfo`: that file's text), with the "cpu family",
+    "model", "stepping" and "microcode" beside it (hosts sold under one name differ in these), and
+    `cpu_vector_units`: those of avx2, avx512f and amx_tile in the first "flags" line. Each is None where the
+    file or the field is missing (not Linux, or a CPU that lists "Features" instead of "flags")."""
     if cpuinfo is None:
         try:
             cpuinfo = Path("/proc/cpuinfo").read_text()
         except OSError:
-            return {"cpu_model": None, "cpu_vector_units": None}
+            cpuinfo = ""
     fields = {}
     for line in cpuinfo.splitlines():
-        if not line.strip():
-            if fields:
-                break  # the first processor's block is enough
-            continue
         name, _, value = line.partition(":")
-        fields.setdefault(name.strip(), value.strip())
-    flags = fields.get("flags", "").split()
-    return {"cpu_model": fields.get("model name"),
-            "cpu_vector_units": [unit for unit in ("avx2", "avx512f", "amx_tile") if unit in flags]}
+        fields.setdefault(name.strip(), value.strip())  # the first processor's value of each field
+    model = fields.get("model name")
+    if model is not None:
+        details = [f"{label} {fields[label]}" for label in ("cpu family", "model", "stepping", "microcode")
+                   if fields.get(label)]
+        model = f"{model} ({', '.join(details)})" if details else model
+    flags = fields["flags"].split() if "flags" in fields else None
+    return {"cpu_model": model,
+            "cpu_vector_units": None if flags is None else [unit for unit in ("avx2", "avx512f", "amx_tile")
+                                                           if unit in flags]}
 
 
 def parameter_counts(model) -> dict:

@@ -64,8 +64,9 @@ def evaluate_model(config: TextConfig, parts: dict[str, data.TextData]) -> tuple
     return {"accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"], "epochs": epochs,
             "train_seconds": trained.train_seconds,
             "train_examples_per_s": epochs * len(parts["train"]) / trained.train_seconds,
-            # the learning curve (validation split, one value per epoch): how fast a model gets off the ground
-            "validation_accuracy_per_epoch": [float(value) for value in trained.history.get("val_accuracy", [])],
+            # the learning curve (validation split, one value per epoch): how fast a model gets off the ground;
+            # for wide_deep, before its paths' inference weights are calibrated (so not the final model's)
+            "validation_accuracy_per_epoch": [float(value) for value in trained.history["val_accuracy"]],
             **({"path_weights": weights} if weights else {})}, trained
 
 

@@ -104,14 +104,27 @@ def test_backup_and_restore_resumes_a_killed_run(tmp_path):
 
 
 def test_cpu_description_reads_the_first_processor_of_cpuinfo():
-    cpuinfo = ("processor\t: 0\nmodel name\t: Example CPU 9000\nflags\t\t: fpu sse2 avx2 fma avx512f\n\n"
-               "processor\t: 1\nmodel name\t: Other\nflags\t\t: fpu\n")
-    assert report.cpu_description(cpuinfo) == {"cpu_model": "Example CPU 9000", "cpu_vector_units": ["avx2", "avx512f"]}
-    assert report.cpu_description("processor\t: 0\nflags\t: fpu\n") == {"cpu_model": None, "cpu_vector_units": []}
+    cpuinfo = ("processor\t: 0\nvendor_id\t: X\nflags\t\t: fpu sse2 avx2 fma avx512f\n\n"
+               "processor\t: 1\nmodel name\t: Example CPU 9000\ncpu family\t: 25\nmodel\t\t: 1\n"
+               "flags\t\t: fpu\n")
+    # a field the first block lacks is taken from the next one; a field it has is never overwritten
+    assert report.cpu_description(cpuinfo) == {"cpu_model": "Example CPU 9000 (cpu family 25, model 1)",
+                                               "cpu_vector_units": ["avx2", "avx512f"]}
+    assert report.cpu_description("processor\t: 0\nFeatures\t: neon\n") == {"cpu_model": None,
+                                                                             "cpu_vector_units": None}
+    assert report.cpu_description("processor\t: 0\nflags\t: fpu\n")["cpu_vector_units"] == []
 
 
-def test_environment_says_which_commit_and_whether_tracked_files_changed():
+@pytest.mark.parametrize("status, dirty", [("", False), ("M core/report.py", True)])
+def test_environment_says_whether_tracked_files_differ_from_the_commit(monkeypatch, status, dirty):
+    answers = {"rev-parse": "abc1234", "--no-optional-locks": status}
+    monkeypatch.setattr(report, "_git", lambda *arguments: answers[arguments[0]])
     described = report.environment()
-    assert set(described) >= {"cpu_model", "cpu_vector_units", "git_commit", "git_dirty"}
-    assert described["git_dirty"] in (True, False, None)
-    assert (described["git_commit"] is None) == (described["git_dirty"] is None)
+    assert described["git_commit"] == "abc1234" and described["git_dirty"] is dirty
+
+
+def test_environment_without_git_records_neither_commit_nor_dirty_flag(monkeypatch):
+    monkeypatch.setattr(report, "_git", lambda *arguments: None)
+    described = report.environment()
+    assert described["git_commit"] is None and described["git_dirty"] is None
+    assert {"cpu_model", "cpu_vector_units"} <= set(described)
