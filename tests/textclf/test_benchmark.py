@@ -7,6 +7,15 @@ from tests.conftest import run_script
 from textclf import benchmark, data
 
 
+def write_topic_csv(path, rows_per_label: int, seed: int):
+    """A label,text CSV of two topics, each text 6 words drawn from its topic's 5."""
+    rng = np.random.default_rng(seed)
+    topics = {"sport": "goal team match league coach", "money": "bank profit market shares rates"}
+    lines = [f"{label},{' '.join(rng.choice(words.split(), size=6))}" for label, words in topics.items()
+             for _ in range(rows_per_label)]
+    path.write_text("label,text\n" + "\n".join(lines) + "\n")
+
+
 def test_folds_are_seeded_stratified_and_partition_the_rows():
     labels = np.repeat(np.arange(4), 25)
     first, again = benchmark.folds(labels, 5, seed=1), benchmark.folds(labels, 5, seed=1)
@@ -51,11 +60,7 @@ def test_projection_file_cycles_the_rows_with_shuffled_words(tmp_path):
 
 
 def test_projection_end_to_end_writes_speed_and_memory(tmp_path, capsys):
-    rng = np.random.default_rng(0)
-    topics = {"sport": "goal team match league coach", "money": "bank profit market shares rates"}
-    lines = [f"{label},{' '.join(rng.choice(words.split(), size=6))}" for label, words in topics.items()
-             for _ in range(20)]
-    (tmp_path / "small.csv").write_text("label,text\n" + "\n".join(lines) + "\n")
+    write_topic_csv(tmp_path / "small.csv", rows_per_label=20, seed=0)
     code, out, err = run_script("benchmark_textclf", ["--csv", str(tmp_path / "small.csv"), "--models", "bag",
                                                       "--projection-rows", "400", "--out", str(tmp_path / "out"),
                                                       "--set", "batch_size=64"], capsys)
@@ -74,11 +79,7 @@ def test_projection_end_to_end_writes_speed_and_memory(tmp_path, capsys):
 
 
 def test_test_cv_end_to_end_writes_each_epochs_validation_accuracy(tmp_path, capsys):
-    rng = np.random.default_rng(1)
-    topics = {"sport": "goal team match league coach", "money": "bank profit market shares rates"}
-    lines = [f"{label},{' '.join(rng.choice(words.split(), size=6))}" for label, words in topics.items()
-             for _ in range(25)]
-    (tmp_path / "small.csv").write_text("label,text\n" + "\n".join(lines) + "\n")
+    write_topic_csv(tmp_path / "small.csv", rows_per_label=25, seed=1)
     code, out, err = run_script("benchmark_textclf", ["--csv", str(tmp_path / "small.csv"), "--models", "bag",
                                                       "--max-folds", "1", "--epochs", "2", "--tag", "_tiny",
                                                       "--out", str(tmp_path / "out"), "--set", "batch_size=16"],
