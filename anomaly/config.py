@@ -27,6 +27,9 @@ class AnomalyConfig(RunOptions):
     value_column: str = field(default="value", metadata={
         "help": "value column of --csv; several, comma-separated (a,b,c), for one multivariate detector"})
     interpolate: bool = field(default=False, metadata={"help": "fill empty values by interpolation"})
+    file_order: bool = field(default=False, metadata={
+        "help": "accept repeated or backward timestamps in --csv (a daylight-saving change, as in NAB's files) "
+                "and score the rows in file order"})
     # Windows and splits (chronological; scaling is fit on the training part only).
     window: int = field(default=48, metadata={"help": "points per window"})
     stride: int = field(default=1, metadata={"help": "step between training windows"})

@@ -96,7 +96,8 @@ def _index_of(timestamps: np.ndarray, moment: np.datetime64, inside_from: str) -
 
 
 def load_csv(path, *, timestamp_column: str = "timestamp", value_column: str | list[str] = "value",
-             interpolate: bool = False, strict: bool = True, name: str | None = None) -> Series:
+             interpolate: bool = False, strict: bool = True, file_order: bool = False,
+             name: str | None = None) -> Series:
     """Reads and validates a `timestamp,value` CSV (NAB's format; other column names by argument).
 
     Args:
@@ -108,6 +109,8 @@ def load_csv(path, *, timestamp_column: str = "timestamp", value_column: str | l
         strict: refuse repeated or out-of-order timestamps and constant series. NAB's corpus has all
             three on purpose (timestamps repeat at daylight-saving changes, `art_flatline.csv` is
             constant) and NAB scores rows in file order, so NAB files load with `strict=False`.
+        file_order: accept repeated and backward timestamps (a clock's daylight-saving change), keeping the
+            rows in file order, as NAB does; a constant series is still refused when `strict`.
         name: the series name; the file name by default.
 
     Raises:
@@ -151,16 +154,19 @@ def load_csv(path, *, timestamp_column: str = "timestamp", value_column: str | l
     stamps = timestamps.to_numpy(dtype="datetime64[ns]")
     steps = np.diff(stamps)
     duplicate = np.flatnonzero(steps == np.timedelta64(0, "ns"))
-    if len(duplicate) and strict:
+    check_order = strict and not file_order
+    if len(duplicate) and check_order:
         i = duplicate[0]
         raise UserError(f"{path}: duplicate timestamp {frame[timestamp_column].iloc[i + 1]} at lines "
-                        f"{line(i)} and {line(i + 1)} ({len(duplicate)} duplicates)")
+                        f"{line(i)} and {line(i + 1)} ({len(duplicate)} duplicates); pass --file-order to keep "
+                        "the rows in file order (a daylight-saving change)")
     backwards = np.flatnonzero(steps < np.timedelta64(0, "ns"))
-    if len(backwards) and strict:
+    if len(backwards) and check_order:
         i = backwards[0]
         raise UserError(f"{path}: timestamps are not sorted: line {line(i + 1)} "
                         f"({frame[timestamp_column].iloc[i + 1]}) comes before line {line(i)} "
-                        f"({frame[timestamp_column].iloc[i]}); sort the file by time")
+                        f"({frame[timestamp_column].iloc[i]}); sort the file by time, or pass --file-order to keep the "
+                        "rows in file order (a daylight-saving change)")
 
     def parse(column: str) -> np.ndarray:
         text = frame[column].str.strip()
@@ -185,7 +191,7 @@ def load_csv(path, *, timestamp_column: str = "timestamp", value_column: str | l
             if len(gaps) == len(values):
                 raise UserError(f"{path}: every value of {column!r} is empty")
             values = pd.Series(values, index=pd.DatetimeIndex(stamps)).interpolate(
-                method="time" if strict else "linear", limit_direction="both").to_numpy()
+                method="time" if check_order else "linear", limit_direction="both").to_numpy()
         if strict and np.nanstd(values) == 0.0:
             raise UserError(f"{path}: {column!r} is constant ({values[0]:g}): zero variance, "
                             "nothing to learn from")
@@ -353,7 +359,7 @@ def load_series(config) -> Series:
             raise UserError(f"--value-column {config.value_column!r}: give distinct column names separated "
                             "by commas")
         series = load_csv(config.csv, timestamp_column=config.timestamp_column, value_column=columns,
-                          interpolate=config.interpolate)
+                          interpolate=config.interpolate, file_order=config.file_order)
         if config.labels:
             key = config.labels_key or "/".join(Path(config.csv).resolve().parts[-2:])
             series.windows = load_windows(config.labels, key, series)

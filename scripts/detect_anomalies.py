@@ -30,6 +30,9 @@ def parse_arguments(argv):
     parser.add_argument("--version", type=int, default=None, help="version to load (default: the newest)")
     parser.add_argument("--csv", required=True, help="the series to score: a timestamp column and the value column(s)")
     parser.add_argument("--timestamp-column", default="timestamp")
+    parser.add_argument("--file-order", action="store_true",
+                        help="accept repeated or backward timestamps (a daylight-saving change, as in NAB's files) "
+                             "and score the rows in file order")
     parser.add_argument("--output", required=True, help="CSV to write")
     parser.add_argument("--plot", default=None, help="PNG of the series, flags and score (optional)")
     parser.add_argument("--batch-size", type=int, default=4096, help="contexts per request")
@@ -50,7 +53,8 @@ def main(argv=None) -> int:
                         "(train one with scripts/train_anomaly.py)")
     description = json.loads((folder / SERVING_FILE).read_text())
     context, columns = description["context"], description["columns"]
-    series = data.load_csv(arguments.csv, timestamp_column=arguments.timestamp_column, value_column=columns)
+    series = data.load_csv(arguments.csv, timestamp_column=arguments.timestamp_column, value_column=columns,
+                           file_order=arguments.file_order)
     if len(series) < context:
         raise UserError(f"{arguments.csv}: {len(series)} rows; the detector scores a point from the {context} "
                         f"points up to it, so it needs at least {context} rows")

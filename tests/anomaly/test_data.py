@@ -176,3 +176,27 @@ def test_window_edges_use_the_first_occurrence_of_a_repeated_timestamp():
                                                         pd.Timestamp("2024-01-01 00:12"))], "test")
     assert series.window_bounds() == [(1, 3)]
     assert series.labels().tolist() == [False, True, True, True, False]
+
+
+def test_file_order_keeps_repeated_and_backward_timestamps_in_file_order(tmp_path):
+    path = tmp_path / "dst.csv"
+    path.write_text("timestamp,value\n2024-10-27 01:00,1\n2024-10-27 01:30,2\n2024-10-27 01:00,3\n"
+                    "2024-10-27 01:30,4\n2024-10-27 02:00,5\n")
+    with pytest.raises(UserError, match="sort the file by time, or pass --file-order"):
+        data.load_csv(path)
+    series = data.load_csv(path, file_order=True)
+    assert series.values.tolist() == [1, 2, 3, 4, 5]
+    assert [str(stamp)[11:16] for stamp in series.timestamps] == ["01:00", "01:30", "01:00", "01:30", "02:00"]
+    with pytest.raises(UserError, match="constant"):  # file order relaxes the order checks only
+        path.write_text("timestamp,value\n2024-01-01 00:00,7\n2024-01-01 00:00,7\n2024-01-01 00:05,7\n")
+        data.load_csv(path, file_order=True)
+
+
+def test_file_order_reaches_the_loader_from_the_config(tmp_path):
+    from anomaly.config import AnomalyConfig
+
+    path = tmp_path / "dst.csv"
+    path.write_text("timestamp,value\n2024-10-27 01:00,1\n2024-10-27 01:00,2\n2024-10-27 01:30,4\n")
+    with pytest.raises(UserError, match="duplicate timestamp"):
+        data.load_series(AnomalyConfig(csv=str(path)))
+    assert len(data.load_series(AnomalyConfig(csv=str(path), file_order=True))) == 3

@@ -336,3 +336,14 @@ def test_benchmark_anomaly_profiles_mistakes_are_one_line(workdir, nab_dir, caps
     except (OSError, ValueError) as error:  # today: the exception escapes main()
         pytest.fail(f"traceback: {error!r}")
     _assert_benchmark_refused(workdir, code, err, "profiles.json")
+
+
+def test_detect_anomalies_file_order_accepts_a_daylight_saving_repeat(workdir, capsys, online_export):
+    times = [str(t) for t in pd.date_range("2024-10-27 00:00", periods=10, freq="30min")]
+    times[5] = times[4]  # the clock goes back: a timestamp repeats
+    _sine_csv(workdir / "s.csv", timestamps=times, length=10)
+    code, _, err = _detect(workdir, capsys, online_export, "s.csv")
+    _assert_scoring_refused(workdir, code, err, "pass --file-order to keep the rows in file order")
+    # with the flag the repeat is accepted and the next check (too few rows for the context) answers
+    code, _, err = _detect(workdir, capsys, online_export, "s.csv", "--file-order")
+    _assert_scoring_refused(workdir, code, err, "s.csv: 10 rows; the detector scores a point from the 18 points")
