@@ -96,7 +96,7 @@ def _index_of(timestamps: np.ndarray, moment: np.datetime64, inside_from: str) -
 
 
 def load_csv(path, *, timestamp_column: str = "timestamp", value_column: str | list[str] = "value",
-             interpolate: bool = False, strict: bool = True, file_order: bool = False,
+             interpolate: bool = False, file_order: bool = False, allow_constant: bool = False,
              name: str | None = None) -> Series:
     """Reads and validates a `timestamp,value` CSV (NAB's format; other column names by argument).
 
@@ -106,11 +106,11 @@ def load_csv(path, *, timestamp_column: str = "timestamp", value_column: str | l
         value_column: the column of numeric values, or a list of them (a multivariate series: values
             `[points, columns]`).
         interpolate: fill empty values by linear interpolation in time instead of refusing them.
-        strict: refuse repeated or out-of-order timestamps and constant series. NAB's corpus has all
-            three on purpose (timestamps repeat at daylight-saving changes, `art_flatline.csv` is
-            constant) and NAB scores rows in file order, so NAB files load with `strict=False`.
         file_order: accept repeated and backward timestamps (a clock's daylight-saving change), keeping the
-            rows in file order, as NAB does; a constant series is still refused when `strict`.
+            rows in file order, as NAB scores them; refused otherwise.
+        allow_constant: accept a constant series (refused otherwise: nothing to learn from). NAB's corpus
+            has both on purpose (timestamps repeat at daylight-saving changes, `art_flatline.csv` is
+            constant), so NAB files load with both.
         name: the series name; the file name by default.
 
     Raises:
@@ -154,14 +154,13 @@ def load_csv(path, *, timestamp_column: str = "timestamp", value_column: str | l
     stamps = timestamps.to_numpy(dtype="datetime64[ns]")
     steps = np.diff(stamps)
     duplicate = np.flatnonzero(steps == np.timedelta64(0, "ns"))
-    check_order = strict and not file_order
-    if len(duplicate) and check_order:
+    if len(duplicate) and not file_order:
         i = duplicate[0]
         raise UserError(f"{path}: duplicate timestamp {frame[timestamp_column].iloc[i + 1]} at lines "
                         f"{line(i)} and {line(i + 1)} ({len(duplicate)} duplicates); pass --file-order to keep "
                         "the rows in file order (a daylight-saving change)")
     backwards = np.flatnonzero(steps < np.timedelta64(0, "ns"))
-    if len(backwards) and check_order:
+    if len(backwards) and not file_order:
         i = backwards[0]
         raise UserError(f"{path}: timestamps are not sorted: line {line(i + 1)} "
                         f"({frame[timestamp_column].iloc[i + 1]}) comes before line {line(i)} "
@@ -191,8 +190,8 @@ def load_csv(path, *, timestamp_column: str = "timestamp", value_column: str | l
             if len(gaps) == len(values):
                 raise UserError(f"{path}: every value of {column!r} is empty")
             values = pd.Series(values, index=pd.DatetimeIndex(stamps)).interpolate(
-                method="time" if check_order else "linear", limit_direction="both").to_numpy()
-        if strict and np.nanstd(values) == 0.0:
+                method="linear" if file_order else "time", limit_direction="both").to_numpy()
+        if not allow_constant and np.nanstd(values) == 0.0:
             raise UserError(f"{path}: {column!r} is constant ({values[0]:g}): zero variance, "
                             "nothing to learn from")
         return values
@@ -255,7 +254,7 @@ def nab_data_files(nab_dir) -> list[str]:
 def load_nab_series(nab_dir, key: str) -> Series:
     """Loads NAB file `key` ('<category>/<file>.csv') with its labelled windows."""
     nab_dir = Path(nab_dir)
-    series = load_csv(nab_dir / "data" / key, name=key, strict=False)
+    series = load_csv(nab_dir / "data" / key, name=key, file_order=True, allow_constant=True)
     series.windows = load_windows(nab_dir / NAB_WINDOWS_FILE, key, series)
     points_path = nab_dir / NAB_POINTS_FILE
     if points_path.is_file():

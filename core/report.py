@@ -55,8 +55,8 @@ def environment() -> dict:
         "platform": platform.platform(),
         "machine": platform.machine(),
         "cpu_count": os.cpu_count(),
-        # Training results differ between CPU models (their kernels round differently, and an online detector's
-        # many refits amplify that), so the model and its widest vector units are recorded.
+        # NAB's per-file results differed between two hosts with the same code, seed and packages (README), so
+        # the CPU model and its widest vector units are recorded.
         **cpu_description(),
         "gpu": gpu,
         "packages": versions,

@@ -190,6 +190,7 @@ def test_file_order_keeps_repeated_and_backward_timestamps_in_file_order(tmp_pat
     with pytest.raises(UserError, match="constant"):  # file order relaxes the order checks only
         path.write_text("timestamp,value\n2024-01-01 00:00,7\n2024-01-01 00:00,7\n2024-01-01 00:05,7\n")
         data.load_csv(path, file_order=True)
+    assert data.load_csv(path, file_order=True, allow_constant=True).values.tolist() == [7, 7, 7]  # NAB's way
 
 
 def test_file_order_reaches_the_loader_from_the_config(tmp_path):
