@@ -25,20 +25,28 @@ def learning_rate(peak: float, schedule: str, *, epochs: int, steps_per_epoch: i
 
 
 def build(name: str, peak_learning_rate: float, *, schedule: str = "constant", epochs: int = 1,
-          steps_per_epoch: int = 1, warmup_epochs: float = 0.0, weight_decay: float = 0.0, momentum: float = 0.9
-          ) -> keras.optimizers.Optimizer:
+          steps_per_epoch: int = 1, warmup_epochs: float = 0.0, weight_decay: float = 0.0, momentum: float = 0.9,
+          weight_averaging: float = 0.0) -> keras.optimizers.Optimizer:
     """Adam, AdamW or Nesterov SGD (`momentum`), the last two with decoupled `weight_decay` (Keras subtracts
     learning rate x weight_decay x weight at every step), following `learning_rate(...)`'s schedule.
+
+    `weight_averaging` > 0 keeps an exponential moving average of the weights with that momentum (Keras's own
+    `use_ema`; `Model.fit` writes the averages into the model when it ends, so what is evaluated, calibrated
+    and exported after training is the averaged model; the per-epoch validation figures are the raw weights').
 
     Example:
         optimizer = build("adamw", 1e-3, schedule="cosine", epochs=30, steps_per_epoch=100, warmup_epochs=1)
     """
     rate = learning_rate(peak_learning_rate, schedule, epochs=epochs, steps_per_epoch=steps_per_epoch,
                          warmup_epochs=warmup_epochs)
+    if not 0 <= weight_averaging < 1:
+        raise ValueError(f"weight_averaging must be in [0, 1), got {weight_averaging}")
+    averaging = {"use_ema": True, "ema_momentum": weight_averaging} if weight_averaging else {}
     if name == "adamw":
-        return keras.optimizers.AdamW(rate, weight_decay=weight_decay)
+        return keras.optimizers.AdamW(rate, weight_decay=weight_decay, **averaging)
     if name == "adam":
-        return keras.optimizers.Adam(rate)
+        return keras.optimizers.Adam(rate, **averaging)
     if name == "sgd":
-        return keras.optimizers.SGD(rate, momentum=momentum, nesterov=True, weight_decay=weight_decay or None)
+        return keras.optimizers.SGD(rate, momentum=momentum, nesterov=True, weight_decay=weight_decay or None,
+                                    **averaging)
     raise ValueError(f"optimizer {name!r} is unknown; optimizers are {', '.join(OPTIMIZERS)}")

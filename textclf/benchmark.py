@@ -234,6 +234,8 @@ def model_settings(config: dict) -> str:
     names = models.input_names(config["model"])
     settings = (f"L2 {config['l2']}, label smoothing {config['label_smoothing']}, {config['epochs']} epochs, "
                 f"{config['optimizer']} at {config['learning_rate']}")
+    if config.get("weight_averaging"):
+        settings += f", weights averaged (exponential moving average, momentum {config['weight_averaging']})"
     if "token_ids" in names:  # dropout acts on the token path only (never on a bag)
         settings += (f", dropout {config['dropout']}; tokens: {config['max_tokens']} word 1-{config['ngrams']}-grams, "
                      f"{config['sequence_length']} per text")

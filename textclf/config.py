@@ -92,6 +92,8 @@ class TextConfig(RunOptions):
     schedule: str = field(default="plateau", metadata={
         "help": "plateau: halve the rate when validation loss stalls; cosine: linear warm-up, cosine decay to 0",
         "choices": ["plateau", "cosine"]})
+    weight_averaging: float = field(default=0.0, metadata={
+        "help": "momentum of an exponential moving average of the weights, used after training (0: off; e.g. 0.99)"})
     warmup_epochs: float = field(default=1.0, metadata={"help": "warm-up length of the cosine schedule"})
     label_smoothing: float = field(default=TUNED["label_smoothing"], metadata={
         "help": "label smoothing of the cross-entropy"})
@@ -138,6 +140,8 @@ class TextConfig(RunOptions):
                             f"{self.label_smoothing}")
         if self.l2 < 0 or self.learning_rate <= 0:
             raise UserError(f"--l2 must be >= 0 and --learning-rate positive, got {self.l2} and {self.learning_rate}")
+        if not 0 <= self.weight_averaging < 1:
+            raise UserError(f"--weight-averaging must be in [0, 1), got {self.weight_averaging}")
         if self.bag_scale <= 0 or not 0 <= self.path_dropout <= 1:
             raise UserError(f"--bag-scale must be positive and --path-dropout in [0, 1], got {self.bag_scale} and "
                             f"{self.path_dropout}")

@@ -126,7 +126,7 @@ def optimizer(config: TextConfig, steps_per_epoch: int) -> keras.optimizers.Opti
     """Adam or AdamW at `learning_rate`, constant (plateau schedule) or warm-up + cosine decay."""
     return optimizers.build(config.optimizer, config.learning_rate, schedule=config.schedule, epochs=config.epochs,
                             steps_per_epoch=steps_per_epoch, warmup_epochs=config.warmup_epochs,
-                            weight_decay=config.weight_decay)
+                            weight_decay=config.weight_decay, weight_averaging=config.weight_averaging)
 
 
 @dataclasses.dataclass

@@ -69,6 +69,7 @@ def test_train_textclf_bad_file(workdir, capsys, name):
     (["--warmup-epochs", "inf"], "--warmup-epochs inf: must be a finite number"),
     (["--dropout", "1.5"], "--dropout and --label-smoothing must be in [0, 1)"),
     (["--learning-rate", "0"], "--learning-rate positive"),
+    (["--weight-averaging", "1"], "--weight-averaging must be in [0, 1), got 1.0"),
     (["--model", "nope"], "unknown text model 'nope'"),
     (["--validation-fraction", "0.4", "--test-fraction", "0.45", "--csv", "lonely.csv"], "class 'c' has only 1"),
 ])
