@@ -122,9 +122,11 @@ class VisionTask(runner.Task):
         started = time.perf_counter()
         train = parts["train"]
         if initial_epoch == 0:  # a resumed run restores the adapted filters with the weights
-            adapt_whitening(model, train.images)
+            adapt_whitening(model, train.images, seed=config.seed)
         plain_batches = dataset(train, batch_size, shuffle=True, seed=config.seed + 1)  # no augmentation
         extra = [RecalibrateBatchNorm(plain_batches), core_callbacks.ElapsedTime(), *callbacks]
+        if config.lookahead:  # first: the callbacks after it see the synchronised weights
+            extra.insert(0, core_callbacks.Lookahead())
         if config.test_curves and "test" in parts:  # for the report's curves only; nothing monitors them
             extra.append(core_callbacks.EvaluateEachEpoch(dataset(parts["test"], 256), prefix="test_"))
         history = model.fit(
@@ -270,12 +272,17 @@ def _all_layers(layer):
         yield from _all_layers(inner)
 
 
-def adapt_whitening(model: keras.Model, images: np.ndarray, count: int = 5000) -> int:
-    """Sets every `PatchWhitening` layer's filters from the first `count` training images as that layer sees
-    them (after the layers before it, e.g. the input scaling); returns how many layers were adapted."""
+def adapt_whitening(model: keras.Model, images: np.ndarray, count: int = 5000, seed: int = 0) -> int:
+    """Sets every `PatchWhitening` layer's filters from `count` training images drawn at random (seeded) as that
+    layer sees them (after the layers before it, e.g. the input scaling); returns how many layers were adapted.
+
+    At random, not the first `count`: a class-per-folder tree or zip loads class by class, so the first 5,000 of
+    CIFAR-10's training images were nine tenths airplanes, and the filters whitened airplane patches."""
     whitening = [layer for layer in _all_layers(model) if isinstance(layer, PatchWhitening)]
+    if whitening and len(images) > count:
+        images = images[np.sort(np.random.default_rng(seed).choice(len(images), count, replace=False))]
     for layer in whitening:
-        inputs = keras.Model(model.inputs, layer.input).predict(_batches(images[:count]), verbose=0)
+        inputs = keras.Model(model.inputs, layer.input).predict(_batches(images), verbose=0)
         layer.adapt(inputs)
     return len(whitening)
 
@@ -298,15 +305,28 @@ def flip(images):
     return tf.reverse(images, axis=[2])
 
 
-def _batches(images: np.ndarray, mirrored: bool = False) -> tf.data.Dataset:
-    batches = tf.data.Dataset.from_tensor_slices(images).batch(256).map(
-        lambda x: tf.cast(flip(x) if mirrored else x, tf.float32), num_parallel_calls=tf.data.AUTOTUNE)
+def translate(images, offset: int):
+    """A batch [N, H, W, C] shifted by `offset` (1 or -1) pixels down and right (-1: up and left), the border
+    reflected (no edge repeat, as PyTorch's 'reflect' pads)."""
+    padded = tf.pad(images, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="REFLECT")
+    start = 1 - offset
+    return padded[:, start:start + tf.shape(images)[1], start:start + tf.shape(images)[2]]
+
+
+def _batches(images: np.ndarray, mirrored: bool = False, offset: int = 0) -> tf.data.Dataset:
+    def view(batch):
+        batch = tf.cast(batch, tf.float32)
+        batch = translate(batch, offset) if offset else batch
+        return flip(batch) if mirrored else batch
+
+    batches = tf.data.Dataset.from_tensor_slices(images).batch(256).map(view, num_parallel_calls=tf.data.AUTOTUNE)
     return batches.prefetch(tf.data.AUTOTUNE)
 
 
-def predict_both(model: keras.Model, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(probabilities of the images, probabilities of their horizontal mirrors), float32."""
-    return tuple(np.asarray(model.predict(_batches(images, mirrored), verbose=0), np.float32)
+def predict_both(model: keras.Model, images: np.ndarray, offset: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(probabilities of the images, probabilities of their horizontal mirrors), float32; `offset`: of the
+    images shifted by that many pixels first (`translate`)."""
+    return tuple(np.asarray(model.predict(_batches(images, mirrored, offset), verbose=0), np.float32)
                  for mirrored in (False, True))
 
 
@@ -317,6 +337,16 @@ def predict(model: keras.Model, images: np.ndarray, tta: bool = False) -> np.nda
         return model.predict(_batches(images), verbose=0)
     plain, mirrored = predict_both(model, images)
     return (plain + mirrored) / 2
+
+
+def predict_crops(model: keras.Model, images: np.ndarray, plain_and_mirrored=None) -> np.ndarray:
+    """airbench's test-time augmentation "level 2": six views, each with its mirror; weights 1/4 for the image
+    and its mirror, 1/8 for each of the image shifted 1 px down-right and 1 px up-left and their mirrors
+    (probabilities averaged; airbench averages logits). Evaluation only: the export serves one view or, with
+    `--tta`, two. `plain_and_mirrored`: `predict_both(model, images)` when already computed."""
+    plain, mirrored = plain_and_mirrored or predict_both(model, images)
+    shifted = [view for offset in (1, -1) for view in predict_both(model, images, offset)]
+    return (plain + mirrored) / 4 + sum(shifted) / 8
 
 
 _MAGIC = {"png": b"\x89PNG\r\n\x1a\n", "jpeg": b"\xff\xd8\xff", "gif": b"GIF8", "bmp": b"BM"}

@@ -70,3 +70,52 @@ def test_a_second_live_run_cannot_share_the_state_folder(tmp_path):
     callbacks.lock_state_dir(run_dir)  # the lock went with the process: free at once, no waiting
     callbacks.unlock_state_dir(run_dir)
     assert len(_fit(run_dir, 1).history["loss"]) == 1
+
+
+class _Weights(keras.callbacks.Callback):
+    """Records the model's weights at every batch end and epoch end (where it stands in the callback list)."""
+
+    def on_train_begin(self, logs=None):
+        self.batches, self.epochs = [], []
+        self.initial = [w.copy() for w in self.model.get_weights()]
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches.append([w.copy() for w in self.model.get_weights()])
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs.append([w.copy() for w in self.model.get_weights()])
+
+
+def test_lookahead_averages_into_a_slow_copy_and_writes_it_back():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(keras.optimizers.SGD(0.1, momentum=0.9), "mse")
+    x = np.random.default_rng(0).normal(size=(8, 3)).astype("float32")
+    before, after = _Weights(), _Weights()
+    lookahead = callbacks.Lookahead(decay=0.8, every=3)
+    model.fit(x, x[:, :2] * 3, batch_size=2, epochs=2, shuffle=False, verbose=0, callbacks=[before, lookahead, after])
+    total = 8  # 4 steps x 2 epochs
+
+    def lerp(decay, slow, fast):
+        return [decay * s + (1 - decay) * f for s, f in zip(slow, fast)]
+
+    slow = before.initial
+    for step, (fast, seen) in enumerate(zip(before.batches, after.batches), start=1):
+        if step % 3 == 0:
+            slow = lerp(0.8 * (step / total) ** 3, slow, fast)
+        expected = slow if step % 3 == 0 else fast  # between synchronisations the fast weights train on
+        for value, want in zip(seen, expected):
+            np.testing.assert_allclose(value, want, rtol=1e-5, atol=1e-6)
+        if step % 4 == 0:  # an epoch ends: synchronised too, the last one with decay 1 (the slow copy itself)
+            slow = lerp(1.0 if step == total else 0.8 * (step / total) ** 3, slow, expected)
+            for value, want in zip(after.epochs[step // 4 - 1], slow):
+                np.testing.assert_allclose(value, want, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(before.batches[5][0], after.batches[5][0])  # step 6 wrote back an average, not the fast
+    assert not np.allclose(before.batches[-1][0], model.get_weights()[0])  # and the model ends on the slow copy
+    for value, want in zip(model.get_weights(), slow):
+        np.testing.assert_allclose(value, want, rtol=1e-5, atol=1e-6)
+
+
+def test_lookahead_refuses_a_decay_outside_0_1():
+    with pytest.raises(ValueError, match="decay in"):
+        callbacks.Lookahead(decay=1.0)

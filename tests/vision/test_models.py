@@ -65,6 +65,26 @@ def test_airbench_networks_are_airbench94s_and_the_task_whitens_their_first_laye
     assert task.adapt_whitening(models.build("vgg", input_shape=(32, 32, 3), num_classes=3), images) == 0
 
 
+def test_whitening_adapts_on_a_random_sample_not_the_first_class():
+    """Class-per-folder data load class by class: the first `count` images would all be of the first class."""
+    from vision import task
+
+    model = models.build("vgg_airbench", input_shape=(32, 32, 3), num_classes=2)
+    rng = np.random.default_rng(1)
+    dark = rng.integers(0, 64, (32, 32, 32, 3))
+    stripes = np.tile(np.array([0, 255] * 16)[None, None, :, None], (32, 32, 1, 3))
+    striped = stripes + rng.integers(0, 2, (32, 32, 32, 3))
+    images = np.concatenate([dark, striped]).astype("float32")  # sorted by class, as a folder tree loads
+    task.adapt_whitening(model, images, count=16, seed=3)
+    chosen = np.sort(np.random.default_rng(3).choice(len(images), 16, replace=False))
+    assert (chosen < 32).any() and (chosen >= 32).any()
+    whitening = model.get_layer("whitening")
+    np.testing.assert_allclose(np.asarray(whitening.kernel), whitening.whitening_filters(images[chosen] / 127.5 - 1),
+                               atol=5e-3)  # float32 scaling on the way in: close, not equal
+    assert not np.allclose(np.asarray(whitening.kernel), whitening.whitening_filters(images[:16] / 127.5 - 1),
+                           atol=0.1)
+
+
 def test_unknown_model_lists_the_registered_ones():
     from core.errors import UserError
 

@@ -45,6 +45,32 @@ def test_tta_is_the_mean_of_the_image_and_its_mirror():
     np.testing.assert_allclose(both[1], mirrored, atol=1e-6)
 
 
+def test_translate_shifts_by_one_pixel_with_reflected_borders():
+    images = tf.reshape(tf.range(2 * 4 * 5 * 3, dtype=tf.float32), (2, 4, 5, 3))
+    down_right, up_left = task.translate(images, 1).numpy(), task.translate(images, -1).numpy()
+    np.testing.assert_array_equal(down_right[:, 1:, 1:], images.numpy()[:, :-1, :-1])
+    np.testing.assert_array_equal(down_right[:, 0, 1:], images.numpy()[:, 1, :-1])  # reflected: row 1, not row 0
+    np.testing.assert_array_equal(up_left[:, :-1, :-1], images.numpy()[:, 1:, 1:])
+    np.testing.assert_array_equal(up_left[:, -1, :-1], images.numpy()[:, -2, 1:])
+
+
+def test_multi_crop_tta_weights_six_views():
+    model = _tiny_model()
+    images = _part(7).images
+
+    def view(offset, mirrored):
+        batch = tf.cast(images, tf.float32)
+        batch = task.translate(batch, offset) if offset else batch
+        return model(batch[:, :, ::-1] if mirrored else batch, training=False).numpy()
+
+    expected = (view(0, False) + view(0, True)) / 4 + sum(view(offset, mirrored) for offset in (1, -1)
+                                                           for mirrored in (False, True)) / 8
+    assert not np.allclose(expected, task.predict(model, images, tta=True), atol=1e-4)  # the shifts count
+    np.testing.assert_allclose(task.predict_crops(model, images), expected, atol=1e-6)
+    np.testing.assert_allclose(task.predict_crops(model, images, task.predict_both(model, images)), expected,
+                               atol=1e-6)
+
+
 @pytest.mark.parametrize("tta", [False, True])
 def test_export_serves_what_evaluation_measured(tmp_path, tta):
     model = _tiny_model()
@@ -96,8 +122,12 @@ def test_time_to_accuracy_table_of_a_made_up_history():
                "settings": {"cifar3": {"classes": CLASSES, "sizes": {"train": 9, "validation": 1, "test": 3},
                                        "thresholds": list(targets), "models": models}}}
     text = benchmark.markdown(summary, "curve.png")
-    assert "| model | min to 90% | min to 93% | min to 95% | test accuracy | with TTA |" in text
-    assert "| fast | 0.5 | 1.0 | 1.5 | 0.9510 | 0.9550 | 10 | 100 | 0.97 |" in text
+    assert ("| model | min to 90% | min to 93% | min to 95% | test accuracy | with TTA | with multi-crop TTA |"
+            in text)
+    assert "| fast | 0.5 | 1.0 | 1.5 | 0.9510 | 0.9550 |  | 10 | 100 | 0.97 |" in text  # no multi-crop figure
+    models["fast"]["accuracy_crops"] = 0.958
+    assert "| fast | 0.5 | 1.0 | 1.5 | 0.9510 | 0.9550 | 0.9580 | 10 | 100 | 0.97 |" in benchmark.markdown(summary,
+                                                                                                  "curve.png")
     assert "| short | 2.0 | not reached | not reached |" in text
 
 
@@ -108,6 +138,10 @@ def test_input_pipeline_efficiency_is_a_positive_ratio_on_a_tiny_model():
     assert result["ratio"] > 0 and result["batch_size"] == 8 and result["steps"] == 3
     assert result["ratio"] == pytest.approx(result["real_steps_per_s"] / result["synthetic_steps_per_s"])
     assert result["no_augmentation_steps_per_s"] > 0 and result["in_memory_steps_per_s"] > 0
+    assert result["pipeline_batches_per_s"] > 0
+    ratio = result["synthetic_steps_per_s"] / result["pipeline_batches_per_s"]
+    assert result["ceiling"] == pytest.approx(1 / (1 + ratio))
+    assert 0 < result["ceiling"] < 1
 
 
 def test_compiled_batch_norm_recalibration_equals_the_cumulative_momentum_average():

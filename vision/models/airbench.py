@@ -1,7 +1,7 @@
 """airbench's network (Keller Jordan 2024, "94% on CIFAR-10 in 3.29 seconds on a single GPU"), the fastest
 known to train on CIFAR-10, as a VGG-style net (`vgg_airbench`, airbench94 itself) and with identity shortcuts
 (`resnet_airbench`). Their recipe (`vision.config.RECIPES`) is airbench's: Nesterov SGD, label smoothing 0.2,
-ten epochs."""
+lookahead (sixteen epochs, not its ten)."""
 
 import keras
 from keras import layers
@@ -57,8 +57,9 @@ def airbench_network(input_shape, num_classes: int, *, residual: bool, l2: float
 def build_vgg_airbench(input_shape, num_classes: int, *, l2: float = 0.0, dropout: float = 0.0,
                        widths: tuple[int, ...] = (64, 256, 256), bias_multiplier: float = 8.0,
                        logit_scale: float = 1 / 9) -> keras.Model:
-    """airbench94's network (`airbench_network` without shortcuts). Not reproduced from airbench: lookahead,
-    freezing the whitening bias after 3 epochs, alternating flips and multi-crop test-time augmentation.
+    """airbench94's network (`airbench_network` without shortcuts). Not reproduced from airbench: freezing the
+    whitening bias after 3 epochs and alternating flips (its lookahead is in the recipe, its multi-crop test-time
+    augmentation in the benchmark's evaluation: `vision.task.predict_crops`).
 
     Args:
         input_shape, num_classes: of the images and the softmax.
