@@ -35,7 +35,7 @@ def test_a_family_trains_with_its_recipe_unless_a_value_is_given():
 def test_a_recipe_may_set_the_optimizer_and_switching_model_resets_it():
     airbench = VisionConfig(model="vgg_airbench")
     assert (airbench.optimizer, airbench.batch_size, airbench.epochs, airbench.augmentation, airbench.lookahead) == (
-        "sgd", 512, 16, "light", True)
+        "sgd", 512, 20, "light", True)
     back = dataclasses.replace(airbench, model="resnet")
     assert (back.optimizer, back.batch_size, back.learning_rate, back.epochs, back.augmentation, back.lookahead) == (
         "adamw", 128, 2e-3, 30, "standard", False)
