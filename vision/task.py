@@ -276,8 +276,8 @@ def adapt_whitening(model: keras.Model, images: np.ndarray, count: int = 5000, s
     """Sets every `PatchWhitening` layer's filters from `count` training images drawn at random (seeded) as that
     layer sees them (after the layers before it, e.g. the input scaling); returns how many layers were adapted.
 
-    At random, not the first `count`: a class-per-folder tree or zip loads class by class, so the first 5,000 of
-    CIFAR-10's training images were nine tenths airplanes, and the filters whitened airplane patches."""
+    At random, not the first `count`: a class-per-folder tree or zip loads class by class, so the first images
+    are mostly of the first class, and the filters would whiten that class's patches."""
     whitening = [layer for layer in _all_layers(model) if isinstance(layer, PatchWhitening)]
     if whitening and len(images) > count:
         images = images[np.sort(np.random.default_rng(seed).choice(len(images), count, replace=False))]
@@ -340,8 +340,8 @@ def predict(model: keras.Model, images: np.ndarray, tta: bool = False) -> np.nda
 
 
 def predict_crops(model: keras.Model, images: np.ndarray, plain_and_mirrored=None) -> np.ndarray:
-    """airbench's test-time augmentation "level 2": six views, each with its mirror; weights 1/4 for the image
-    and its mirror, 1/8 for each of the image shifted 1 px down-right and 1 px up-left and their mirrors
+    """airbench's test-time augmentation "level 2": six views (three images and their mirrors); weights 1/4 for
+    the image and its mirror, 1/8 for each of the image shifted 1 px down-right and 1 px up-left and their mirrors
     (probabilities averaged; airbench averages logits). Evaluation only: the export serves one view or, with
     `--tta`, two. `plain_and_mirrored`: `predict_both(model, images)` when already computed."""
     plain, mirrored = plain_and_mirrored or predict_both(model, images)
