@@ -76,12 +76,16 @@ def dataset(part: data.ImageData, batch_size: int, *, shuffle: bool = False, see
 
 @contextlib.contextmanager
 def mixed_precision(setting: str):
-    """Keras's global dtype policy `mixed_float16` while the model is built (`on`, or `auto` with a GPU),
-    `float32` otherwise; the caller's policy is back afterwards. Layers keep the policy they were built with,
-    and `compile` wraps the optimizer for loss scaling from the model's own policy."""
-    use = setting == "on" or (setting == "auto" and bool(tf.config.list_physical_devices("GPU")))
+    """Keras's global dtype policy while the model is built: `mixed_float16` (`on`, or `auto` with a GPU),
+    `mixed_bfloat16` (`bf16`), `float32` otherwise; the caller's policy is back afterwards. Layers keep the
+    policy they were built with, and `compile` wraps the optimizer for loss scaling from the model's own policy
+    (float16 only: bfloat16 has float32's exponent range and needs none). Each model's last layers and batch
+    norms' statistics stay float32 under either policy."""
+    gpu = setting == "auto" and bool(tf.config.list_physical_devices("GPU"))
+    policy = {"on": "mixed_float16", "bf16": "mixed_bfloat16"}.get(setting, "mixed_float16" if gpu else "float32")
+    use = policy != "float32"
     previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("mixed_float16" if use else "float32")
+    keras.config.set_dtype_policy(policy)
     try:
         yield use
     finally:

@@ -91,6 +91,23 @@ def test_vision_mixed_precision_is_scoped_to_the_model():
     assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
 
 
+def test_vision_bfloat16_trains_the_airbench_net_with_float32_outputs():
+    """`bf16` (mixed_bfloat16, for CPUs with bfloat16 units) builds bfloat16 layers, no loss scaling, float32
+    probabilities, and a training step through the patch whitening keeps every weight finite."""
+    config = VisionConfig(model="resnet_airbench", mixed_precision="bf16", epochs=1, batch_size=8)
+    model = vision_task.build_model(config, (16, 16, 3), 3, 16)
+    assert keras.config.dtype_policy().name == "float32"
+    assert any(layer.dtype_policy.name == "mixed_bfloat16" for layer in model.layers)
+    assert not isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    images = np.random.default_rng(0).uniform(0, 255, (16, 16, 16, 3)).astype("float32")
+    vision_task.adapt_whitening(model, images, count=16)
+    labels = keras.utils.to_categorical(np.arange(16) % 3, 3)
+    model.fit(images, labels, batch_size=8, epochs=1, verbose=0)
+    probabilities = model.predict(images, verbose=0)
+    assert probabilities.dtype == np.float32 and np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)
+    assert all(np.isfinite(weight).all() for weight in model.get_weights())
+
+
 def test_tuner_trials_are_built_in_the_strategy_scope_and_seeded(tmp_path):
     """Trials were built outside `strategy.scope()` and (anomaly) never seeded."""
     import keras_tuner as kt
