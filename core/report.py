@@ -75,10 +75,14 @@ def _git(*arguments) -> str | None:
     return finished.stdout.strip() if finished.returncode == 0 else None
 
 
+# The /proc/cpuinfo flags recorded: the widest float units, and the bfloat16 ones (`vision.task.mixed_precision`).
+VECTOR_UNITS = ("avx2", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16")
+
+
 def cpu_description(cpuinfo: str | None = None) -> dict:
     """`cpu_model`, the first "model name" of /proc/cpuinfo (`cpuinfo`: that file's text), with the "cpu family",
     "model", "stepping" and "microcode" beside it (hosts sold under one name differ in these), and
-    `cpu_vector_units`: those of avx2, avx512f and amx_tile in the first "flags" line. Each is None where the
+    `cpu_vector_units`: those of `VECTOR_UNITS` in the first "flags" line. Each is None where the
     file or the field is missing (not Linux, or a CPU that lists "Features" instead of "flags")."""
     if cpuinfo is None:
         try:
@@ -96,8 +100,7 @@ def cpu_description(cpuinfo: str | None = None) -> dict:
         model = f"{model} ({', '.join(details)})" if details else model
     flags = fields["flags"].split() if "flags" in fields else None
     return {"cpu_model": model,
-            "cpu_vector_units": None if flags is None else [unit for unit in ("avx2", "avx512f", "amx_tile")
-                                                           if unit in flags]}
+            "cpu_vector_units": None if flags is None else [unit for unit in VECTOR_UNITS if unit in flags]}
 
 
 def parameter_counts(model) -> dict:

@@ -218,7 +218,8 @@ def run_model(config: VisionConfig, parts: dict[str, data.ImageData], thresholds
             "accuracy_tta": metrics_tta["accuracy"], "macro_f1_tta": metrics_tta["macro_f1"],
             "accuracy_crops": metrics_crops["accuracy"], "macro_f1_crops": metrics_crops["macro_f1"],
             "served_tta": config.tta,
-            "parameters": trained.model.count_params(), "epochs": epochs,
+            "parameters": trained.model.count_params(), "dtype_policy": trained.model.dtype_policy.name,
+            "epochs": epochs,
             "train_seconds": history["elapsed_s"][-1], "wall_seconds": trained.train_seconds,
             "train_images_per_s": epochs * len(parts["train"]) / history["elapsed_s"][-1],
             "time_to_accuracy": {"elapsed_s": history["elapsed_s"], "test_accuracy": history["test_accuracy"]},
@@ -301,9 +302,9 @@ def markdown(summary: dict, figure_name: str) -> str:
             lines.append(f"| {row['model']} | " + " | ".join(_minutes(row["minutes_to"][label]) for label in labels)
                          + f" | {row['accuracy']:.4f} | {tta} | {crops} | {row['parameters']:,} | "
                          f"{row['train_images_per_s']:.0f} | {efficiency} |")
-        lines += ["", "| model | macro-F1 | macro-F1 with TTA | epochs | train s | latency p50 ms | serve images/s | "
-                  "steps/s real / synthetic / real without augmentation (/ in memory) |",
-                  "|---|---|---|---|---|---|---|---|"]
+        lines += ["", "| model | macro-F1 | macro-F1 with TTA | epochs | dtype policy | train s | latency p50 ms | "
+                  "serve images/s | steps/s real / synthetic / real without augmentation (/ in memory) |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for name, values in sorted(results["models"].items(), key=lambda item: -item[1]["accuracy"]):
             pipeline = values.get("pipeline")
             rates = ("" if not pipeline else f"{pipeline['real_steps_per_s']:.2f} / "
@@ -311,8 +312,10 @@ def markdown(summary: dict, figure_name: str) -> str:
                      + (f" / {pipeline['in_memory_steps_per_s']:.2f}" if "in_memory_steps_per_s" in pipeline else "")
                      + (f"; ceiling {pipeline['ceiling']:.2f}" if "ceiling" in pipeline else ""))
             tta_f1 = "" if values.get("macro_f1_tta") is None else f"{values['macro_f1_tta']:.4f}"
+            # Blank in results written before the policy was recorded (their configs say what was asked).
             lines.append(f"| {name} | {values['macro_f1']:.4f} | {tta_f1} | {values['epochs']} | "
-                         f"{values['train_seconds']:.0f} | {values['latency_ms_p50']:.1f} | "
+                         f"{values.get('dtype_policy', '')} | {values['train_seconds']:.0f} | "
+                         f"{values['latency_ms_p50']:.1f} | "
                          f"{values['throughput_images_per_s']:.0f} | {rates} |")
         lines.append("")
     lines += [f"![time to accuracy]({figure_name})", ""]

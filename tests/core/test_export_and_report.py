@@ -104,12 +104,12 @@ def test_backup_and_restore_resumes_a_killed_run(tmp_path):
 
 
 def test_cpu_description_reads_the_first_processor_of_cpuinfo():
-    cpuinfo = ("processor\t: 0\nvendor_id\t: X\nflags\t\t: fpu sse2 avx2 fma avx512f\n\n"
+    cpuinfo = ("processor\t: 0\nvendor_id\t: X\nflags\t\t: fpu sse2 avx2 fma avx512f avx512_bf16\n\n"
                "processor\t: 1\nmodel name\t: Example CPU 9000\ncpu family\t: 25\nmodel\t\t: 1\n"
                "flags\t\t: fpu\n")
     # a field the first block lacks is taken from the next one; a field it has is never overwritten
     assert report.cpu_description(cpuinfo) == {"cpu_model": "Example CPU 9000 (cpu family 25, model 1)",
-                                               "cpu_vector_units": ["avx2", "avx512f"]}
+                                               "cpu_vector_units": ["avx2", "avx512f", "avx512_bf16"]}
     assert report.cpu_description("processor\t: 0\nFeatures\t: neon\n") == {"cpu_model": None,
                                                                              "cpu_vector_units": None}
     assert report.cpu_description("processor\t: 0\nflags\t: fpu\n")["cpu_vector_units"] == []

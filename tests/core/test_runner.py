@@ -91,6 +91,15 @@ def test_vision_mixed_precision_is_scoped_to_the_model():
     assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
 
 
+@pytest.mark.parametrize("model, units, policy", [("resnet_airbench", ["avx2", "avx512f"], "float32"),
+                                                  ("resnet_airbench", ["avx512f", "avx512_bf16"], "mixed_bfloat16"),
+                                                  ("vgg", ["amx_tile", "amx_bf16"], "mixed_bfloat16"),
+                                                  ("efficientnet", ["avx512f", "avx512_bf16"], "float32"),
+                                                  ("vgg", [], "float32")])
+def test_vision_auto_precision_is_bfloat16_only_where_measured_faster(model, units, policy):
+    assert vision_task.auto_policy(model, units) == policy  # this test machine has no GPU
+
+
 def test_vision_bfloat16_trains_the_airbench_net_with_float32_outputs():
     """`bf16` (mixed_bfloat16, for CPUs with bfloat16 units) builds bfloat16 layers, no loss scaling, float32
     probabilities, and a training step through the patch whitening keeps every weight finite."""

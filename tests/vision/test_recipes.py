@@ -34,11 +34,11 @@ def test_a_family_trains_with_its_recipe_unless_a_value_is_given():
 
 def test_a_recipe_may_set_the_optimizer_and_switching_model_resets_it():
     airbench = VisionConfig(model="vgg_airbench")
-    assert (airbench.optimizer, airbench.batch_size, airbench.epochs, airbench.augmentation, airbench.lookahead) == (
-        "sgd", 512, 20, "light", True)
+    assert (airbench.optimizer, airbench.batch_size, airbench.epochs, airbench.augmentation, airbench.lookahead,
+            airbench.validation_fraction) == ("sgd", 512, 30, "light", True, 0.04)
     back = dataclasses.replace(airbench, model="resnet")
-    assert (back.optimizer, back.batch_size, back.learning_rate, back.epochs, back.augmentation, back.lookahead) == (
-        "adamw", 128, 2e-3, 30, "standard", False)
+    assert (back.optimizer, back.batch_size, back.learning_rate, back.epochs, back.augmentation, back.lookahead,
+            back.validation_fraction) == ("adamw", 128, 2e-3, 30, "standard", False, 0.1)
     assert core_config.build(VisionConfig, model="vgg_airbench", optimizer="adamw").optimizer == "adamw"
     model = task.build_model(airbench, (16, 16, 3), 3, train_size=1024)
     assert isinstance(model.optimizer, keras.optimizers.SGD) and model.optimizer.nesterov

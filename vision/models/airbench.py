@@ -1,7 +1,7 @@
 """airbench's network (Keller Jordan 2024, "94% on CIFAR-10 in 3.29 seconds on a single GPU"), the fastest
 known to train on CIFAR-10, as a VGG-style net (`vgg_airbench`, airbench94 itself) and with identity shortcuts
 (`resnet_airbench`). Their recipe (`vision.config.RECIPES`) is airbench's: Nesterov SGD, label smoothing 0.2,
-lookahead (twenty epochs, not its ten)."""
+lookahead (thirty epochs, not its ten)."""
 
 import keras
 from keras import layers
