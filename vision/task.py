@@ -95,11 +95,10 @@ def mixed_precision(setting: str, model: str):
     (float16 only: bfloat16 has float32's exponent range and needs none). Each model's last layers and batch
     norms' statistics stay float32 under either policy."""
     policy = {"on": "mixed_float16", "bf16": "mixed_bfloat16", "off": "float32"}.get(setting) or auto_policy(model)
-    use = policy != "float32"
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(policy)
     try:
-        yield use
+        yield policy
     finally:
         keras.config.set_dtype_policy(previous)
 
