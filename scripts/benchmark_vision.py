@@ -7,6 +7,7 @@ pipeline's efficiency (real-data / synthetic-data training step rate).
     python scripts/benchmark_vision.py --data path/to/cifar10_jpg.zip                  # every family, both settings
     python scripts/benchmark_vision.py --data cifar10 --models resnet --settings cifar10 --epochs 200   # full length
     python scripts/benchmark_vision.py --data cifar10_jpg.zip --max-per-class 600 --epochs 8            # CPU budget
+    python scripts/benchmark_vision.py --precision-only       # float32 against bfloat16 / float16 speed, no data
 """
 
 import argparse
@@ -49,6 +50,11 @@ def main(argv=None) -> int:
     parser.add_argument("--efficiency-only", action="store_true",
                         help="measure every family's input pipeline efficiency (--efficiency-steps steps, 3 rounds) "
                              "and train nothing; writes vision_pipeline_efficiency{tag}.json/.md")
+    parser.add_argument("--precision-only", action="store_true",
+                        help="time every family's training step on synthetic batches in float32 and in the "
+                             "reduced precision this machine trains in (bfloat16 on a CPU, float16 with a GPU; "
+                             "--efficiency-steps steps, 3 rounds), beside what --mixed-precision auto picks; reads "
+                             "no data, trains nothing; writes vision_precision_speed{tag}.json/.md")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="override a VisionConfig field for every model, e.g. --set batch_size=256")
     arguments = parser.parse_args(argv)
@@ -56,8 +62,11 @@ def main(argv=None) -> int:
     for name in settings:
         if name not in SETTINGS:
             raise UserError(f"--settings: {name!r} is unknown; settings are {', '.join(SETTINGS)}")
-    if arguments.efficiency_steps < 0 or (arguments.efficiency_only and arguments.efficiency_steps < 1):
-        raise UserError(f"--efficiency-steps must be >= 0 (>= 1 with --efficiency-only), got "
+    if arguments.efficiency_only and arguments.precision_only:
+        raise UserError("--efficiency-only and --precision-only: choose one")
+    timed_only = arguments.efficiency_only or arguments.precision_only
+    if arguments.efficiency_steps < 0 or (timed_only and arguments.efficiency_steps < 1):
+        raise UserError(f"--efficiency-steps must be >= 0 (>= 1 with --efficiency-only or --precision-only), got "
                         f"{arguments.efficiency_steps}")
     overrides = dict(core_config.parse_override(VisionConfig, item) for item in arguments.set)
     given = {"data": arguments.data, "max_per_class": arguments.max_per_class, "seed": arguments.seed, "verbose": 0,
@@ -75,6 +84,8 @@ def main(argv=None) -> int:
     configs = benchmark.configs_for(names, given)
     for config in configs.values():
         config.validate()
+    if arguments.precision_only:
+        return precision_only(arguments, configs)
     loaded = {}
     for name in settings:  # every image decoded and checked before any training
         classes = arguments.three_classes if name == "cifar3" else None
@@ -127,6 +138,33 @@ def efficiency_only(arguments, loaded, configs, started) -> int:
     stem = f"vision_pipeline_efficiency{arguments.tag}"
     (out / f"{stem}.json").write_text(report.to_json(summary))
     (out / f"{stem}.md").write_text(benchmark.efficiency_markdown(summary))
+    print(f"summary: {out / f'{stem}.md'}")
+    return 0
+
+
+def precision_only(arguments, configs) -> int:
+    from core import report
+    from vision import benchmark
+
+    started = time.perf_counter()
+    side = next(iter(configs.values())).image_size or 32  # CIFAR's side unless --set image_size says otherwise
+    shape, num_classes = (side, side, 3), 10
+    results = {}
+    for name, config in configs.items():
+        results[name] = values = benchmark.precision_speed(config, image_shape=shape, num_classes=num_classes,
+                                                           steps=arguments.efficiency_steps, rounds=3)
+        print(f"  {name}: " + ", ".join(f"{policy} {rate:.0f}" for policy, rate in values["images_per_s"].items())
+              + f" images/s; auto picks {values['auto']}", flush=True)
+    summary = {"benchmark": "vision training speed by precision", "created": datetime.datetime.now(
+        datetime.timezone.utc).isoformat(timespec="seconds"), "seed": arguments.seed, "image_shape": list(shape),
+        "num_classes": num_classes, "steps": arguments.efficiency_steps, "rounds": 3,
+        "wall_time_s": round(time.perf_counter() - started, 1), "environment": report.environment(),
+        "configs": {name: core_config.to_dict(config) for name, config in configs.items()}, "models": results}
+    out = Path(arguments.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"vision_precision_speed{arguments.tag}"
+    (out / f"{stem}.json").write_text(report.to_json(summary))
+    (out / f"{stem}.md").write_text(benchmark.precision_speed_markdown(summary))
     print(f"summary: {out / f'{stem}.md'}")
     return 0
 

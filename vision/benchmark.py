@@ -3,6 +3,7 @@ without test-time flip averaging), with time-to-accuracy as the headline: the tr
 accuracy after an epoch first reached each of the setting's `THRESHOLDS`, from the per-epoch curve (test accuracy
 after each epoch against training seconds), and the input pipeline's efficiency (`input_pipeline_efficiency`)."""
 
+import dataclasses
 import tempfile
 import time
 from pathlib import Path
@@ -194,6 +195,73 @@ def efficiency_markdown(summary: dict) -> str:
                          f"{values['real_steps_per_s'] / values['in_memory_steps_per_s']:.2f} | "
                          f"{values['pipeline_batches_per_s']:.1f} | {values['ceiling']:.2f} |")
         lines.append("")
+    return "\n".join(lines)
+
+
+def compared_precisions() -> tuple[str, str]:
+    """The `--mixed-precision` settings `precision_speed` compares: float32 (`off`) and the reduced precision the
+    machine trains in (`on`, float16, with a GPU; `bf16` on a CPU)."""
+    return ("off", "on") if tf.config.list_physical_devices("GPU") else ("off", "bf16")
+
+
+def precision_speed(config: VisionConfig, *, image_shape=(32, 32, 3), num_classes: int = 10, steps: int = 20,
+                    warmup: int = 5, rounds: int = 3) -> dict:
+    """Training images/s of `config.model` (its recipe's batch size and optimizer) on one synthetic batch repeated
+    (no input work) in float32 and in the reduced precision of `compared_precisions`, beside what
+    `--mixed-precision auto` picks (`task.auto_policy`), so that choice rests on a measurement.
+
+    Each round times both policies, in alternating order, and each keeps its best round: a shared host's speed
+    varies (this one alternates between a throttled base rate and bursts), and the best of interleaved rounds
+    compares the two at the same host speed. Returns {"batch_size", "steps", "rounds", "images_per_s": {policy:
+    best}, "round_images_per_s": {policy: [each round]}, "auto", "faster", "speedup" (reduced / float32)}.
+    """
+    if warmup < 1 or steps < 1:
+        raise ValueError("precision_speed needs warmup >= 1 and steps >= 1")
+    rng = np.random.default_rng(config.seed)
+    images = rng.integers(0, 256, size=(config.batch_size, *image_shape)).astype(np.float32)
+    labels = tf.one_hot(rng.integers(0, num_classes, size=config.batch_size), num_classes)
+    synthetic = tf.data.Dataset.from_tensors((tf.constant(images), labels)).repeat()
+    models = {}
+    for setting in compared_precisions():
+        keras.utils.set_random_seed(config.seed)
+        model = task.build_model(dataclasses.replace(config, mixed_precision=setting), image_shape, num_classes,
+                                 train_size=config.batch_size * (warmup + steps) * rounds)
+        models[model.dtype_policy.name] = model
+    names = list(models)
+    per_round = {name: [] for name in names}
+    for round_number in range(max(1, rounds)):
+        for name in (names if round_number % 2 == 0 else names[::-1]):
+            per_round[name].append(config.batch_size * _step_rate(models[name], synthetic, warmup, steps))
+    best = {name: max(values) for name, values in per_round.items()}
+    full, reduced = names
+    return {"batch_size": config.batch_size, "steps": steps, "rounds": max(1, rounds), "images_per_s": best,
+            "round_images_per_s": per_round, "auto": task.auto_policy(config.model),
+            "faster": max(best, key=best.get), "speedup": best[reduced] / best[full]}
+
+
+def precision_speed_markdown(summary: dict) -> str:
+    environment = summary["environment"]
+    results = summary["models"]
+    full, reduced = next(iter(results.values()))["images_per_s"] if results else ("float32", "reduced")
+    lines = ["# Vision training speed by precision", "",
+             f"{environment['cpu_count']} CPUs ({environment.get('gpu') or 'no GPU'}; vector units: "
+             f"{', '.join(environment.get('cpu_vector_units') or []) or 'not listed'}), TensorFlow "
+             f"{environment['packages']['tensorflow']}, Keras {environment['packages']['keras']}; seed "
+             f"{summary['seed']}; images {summary['image_shape']}, {summary['num_classes']} classes; wall time "
+             f"{summary['wall_time_s'] / 60:.1f} min.", "",
+             f"Training images per second on one synthetic batch repeated (no input work), each family at its "
+             f"recipe's batch size and optimizer, {summary['steps']} steps after a warm-up; each round times both "
+             f"precisions (in alternating order) and the table keeps each one's best of {summary['rounds']} rounds. "
+             "`auto` is what `--mixed-precision auto` picks on this machine (`vision.task.auto_policy`); the last "
+             "column says whether that is the faster one.", "",
+             f"| model | batch | {full} images/s | {reduced} images/s | {reduced} / {full} | faster | auto picks | "
+             "auto is the faster |", "|---|---|---|---|---|---|---|---|"]
+    for name, values in results.items():
+        rates = values["images_per_s"]
+        lines.append(f"| {name} | {values['batch_size']} | {rates[full]:.0f} | {rates[reduced]:.0f} | "
+                     f"{values['speedup']:.2f} | {values['faster']} | {values['auto']} | "
+                     f"{'yes' if values['auto'] == values['faster'] else 'no'} |")
+    lines.append("")
     return "\n".join(lines)
 
 

@@ -11,9 +11,12 @@ from tests.vision.images import make_tree, png_bomb
 
 CASES = {
     "unknown setting": (["--settings", "nope"], "--settings: 'nope' is unknown; settings are cifar10, cifar3"),
-    "efficiency steps": (["--efficiency-steps", "-1"], "--efficiency-steps must be >= 0 (>= 1 with --efficiency-only), "
-                                                       "got -1"),
+    "efficiency steps": (["--efficiency-steps", "-1"], "--efficiency-steps must be >= 0 (>= 1 with --efficiency-only "
+                                                       "or --precision-only), got -1"),
     "efficiency only, no steps": (["--efficiency-only"], "--efficiency-steps must be >= 0 (>= 1 with"),
+    "precision only, no steps": (["--precision-only"], "--efficiency-steps must be >= 0 (>= 1 with"),
+    "both timing modes": (["--precision-only", "--efficiency-only"], "--efficiency-only and --precision-only: "
+                                                                     "choose one"),
     "set nan": (["--set", "dropout=nan"], "--set dropout=nan: must be a finite number"),
     "set inf": (["--set", "learning_rate=inf"], "--set learning_rate=inf: must be a finite number"),
     "set unknown field": (["--set", "colour=red"], "unknown field 'colour'"),
@@ -76,4 +79,25 @@ def test_efficiency_only_measures_every_family_and_trains_nothing(trees, tmp_pat
     assert min(vgg[key] for key in ("no_augmentation_steps_per_s", "in_memory_steps_per_s")) > 0
     assert summary["rounds"] == 3 and summary["steps"] == 2 and summary["configs"]["vgg"]["batch_size"] == 4
     assert "| vgg | 4 |" in (results / "vision_pipeline_efficiency.md").read_text()
+    assert not list(results.glob("vision_benchmark*")) and not (results / ".runs").exists()  # nothing trained
+
+
+def test_precision_only_times_both_precisions_and_reads_no_data(tmp_path, monkeypatch, capsys):
+    import json
+
+    monkeypatch.chdir(tmp_path)  # no images here: --data is never read
+    argv = ["--data", "nowhere", "--models", "vgg", "--precision-only", "--efficiency-steps", "2",
+            "--set", "batch_size=4", "--set", "image_size=16"]
+    code, out, err = run_script("benchmark_vision", argv, capsys)
+    assert code == 0, err[-2000:]
+    results = Path("benchmarks/results")
+    summary = json.loads((results / "vision_precision_speed.json").read_text())
+    vgg = summary["models"]["vgg"]
+    assert set(vgg["images_per_s"]) == {"float32", "mixed_bfloat16"}  # no GPU in the tests
+    assert all(len(rounds) == 3 for rounds in vgg["round_images_per_s"].values())
+    assert vgg["images_per_s"]["float32"] == max(vgg["round_images_per_s"]["float32"]) > 0
+    assert vgg["speedup"] == pytest.approx(vgg["images_per_s"]["mixed_bfloat16"] / vgg["images_per_s"]["float32"])
+    assert vgg["faster"] in vgg["images_per_s"] and vgg["auto"] in ("float32", "mixed_bfloat16")
+    assert summary["image_shape"] == [16, 16, 3] and summary["configs"]["vgg"]["batch_size"] == 4
+    assert "| vgg | 4 |" in (results / "vision_precision_speed.md").read_text()
     assert not list(results.glob("vision_benchmark*")) and not (results / ".runs").exists()  # nothing trained
