@@ -86,23 +86,23 @@ def main(argv=None) -> int:
         config.validate()
     if arguments.precision_only:
         return precision_only(arguments, configs)
-    loaded = {}
-    for name in settings:  # every image decoded and checked before any training
-        classes = arguments.three_classes if name == "cifar3" else None
-        loaded[name] = data.load_for(dataclasses.replace(base, classes=classes))
+    loaded = {name: load_groups(configs, arguments.three_classes if name == "cifar3" else None)
+              for name in settings}  # every image decoded and checked before any training
 
     from core import report
     started = time.perf_counter()
     if arguments.efficiency_only:
-        return efficiency_only(arguments, loaded, configs, started)
+        return efficiency_only(arguments, loaded, started)
     results = {}
-    for setting, parts in loaded.items():
-        print(f"{setting}: {', '.join(parts['train'].class_names)}", flush=True)
-        results[setting] = {"classes": parts["train"].class_names,
-                            "sizes": {part: len(images) for part, images in parts.items()},
-                            "thresholds": list(benchmark.THRESHOLDS[setting]),
-                            "models": benchmark.run_setting(parts, configs, setting,
-                                                            efficiency_steps=arguments.efficiency_steps)}
+    for setting, groups in loaded.items():
+        first = groups[0][0]
+        print(f"{setting}: {', '.join(first['train'].class_names)}", flush=True)
+        results[setting] = {"classes": first["train"].class_names,
+                            "sizes": {part: len(images) for part, images in first.items()},
+                            "thresholds": list(benchmark.THRESHOLDS[setting]), "models": {}}
+        for parts, group in groups:
+            results[setting]["models"].update(benchmark.run_setting(parts, group, setting,
+                                                                    efficiency_steps=arguments.efficiency_steps))
     environment = report.environment()
     out = Path(arguments.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -120,14 +120,29 @@ def main(argv=None) -> int:
     return 0
 
 
-def efficiency_only(arguments, loaded, configs, started) -> int:
+def load_groups(configs: dict, classes: str | None) -> list:
+    """[(parts, {name: config})]: the families whose data options agree (a recipe may set its own validation
+    fraction: the airbench nets' 4 %) share one load, so each trains on the split `train_vision.py` gives it."""
+    groups = {}
+    for name, config in configs.items():
+        config = dataclasses.replace(config, classes=classes)
+        key = repr(sorted(data.load_options(config).items()))
+        groups.setdefault(key, (config, {}))[1][name] = configs[name]
+    return [(data.load_for(config), group) for config, group in groups.values()]
+
+
+def efficiency_only(arguments, loaded, started) -> int:
     from core import report
     from vision import benchmark
 
+    configs = {name: config for groups in loaded.values() for _, group in groups for name, config in group.items()}
     settings = {}
-    for setting, parts in loaded.items():
-        print(f"{setting}: {', '.join(parts['train'].class_names)}", flush=True)
-        settings[setting] = benchmark.run_efficiency(parts, configs, steps=arguments.efficiency_steps, rounds=3)
+    for setting, groups in loaded.items():
+        print(f"{setting}: {', '.join(groups[0][0]['train'].class_names)}", flush=True)
+        settings[setting] = {}
+        for parts, group in groups:
+            settings[setting].update(benchmark.run_efficiency(parts, group, steps=arguments.efficiency_steps,
+                                                              rounds=3))
     summary = {"benchmark": "vision input pipeline efficiency", "created": datetime.datetime.now(
         datetime.timezone.utc).isoformat(timespec="seconds"), "data": arguments.data, "seed": arguments.seed,
         "steps": arguments.efficiency_steps, "rounds": 3, "wall_time_s": round(time.perf_counter() - started, 1),

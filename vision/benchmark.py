@@ -285,7 +285,7 @@ def run_model(config: VisionConfig, parts: dict[str, data.ImageData], thresholds
     return {"accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"],
             "accuracy_tta": metrics_tta["accuracy"], "macro_f1_tta": metrics_tta["macro_f1"],
             "accuracy_crops": metrics_crops["accuracy"], "macro_f1_crops": metrics_crops["macro_f1"],
-            "served_tta": config.tta,
+            "served_tta": config.tta, "sizes": {name: len(part) for name, part in parts.items()},
             "parameters": trained.model.count_params(), "dtype_policy": trained.model.dtype_policy.name,
             "epochs": epochs,
             "train_seconds": history["elapsed_s"][-1], "wall_seconds": trained.train_seconds,
@@ -333,6 +333,20 @@ def _minutes(value: float | None) -> str:
     return "not reached" if value is None else f"{value:.1f}"
 
 
+def _sizes_text(results: dict) -> str:
+    """"train N, validation N, test N images", per group of families where their splits differ (a recipe's own
+    validation fraction); results written before the per-family sizes have the setting's only."""
+    groups = {}
+    for name, values in results["models"].items():
+        sizes = values.get("sizes", results["sizes"])
+        groups.setdefault(tuple(sizes[part] for part in ("train", "validation", "test")), []).append(name)
+    if len(groups) <= 1:
+        sizes = next(iter(groups), tuple(results["sizes"][part] for part in ("train", "validation", "test")))
+        return "train {}, validation {}, test {} images".format(*sizes)
+    return "; ".join("train {}, validation {}, test {} images".format(*sizes) + f" ({', '.join(names)})"
+                     for sizes, names in groups.items())
+
+
 def markdown(summary: dict, figure_name: str) -> str:
     environment = summary["environment"]
     epochs = (f"at most {summary['epochs']} epochs" if summary.get("epochs") or "configs" not in summary else
@@ -354,12 +368,10 @@ def markdown(summary: dict, figure_name: str) -> str:
              "predict_crops`). Pipeline efficiency is the training step rate on the real input pipeline over the "
              f"rate on synthetic in-memory batches of the same shape (target >= {EFFICIENCY_TARGET}).", ""]
     for setting, results in summary["settings"].items():
-        sizes = results["sizes"]
         targets = results.get("thresholds") or THRESHOLDS.get(setting, DEFAULT_THRESHOLDS)
         labels = [threshold_label(target) for target in targets]
         lines += [f"## {setting}: {len(results['classes'])} classes ({', '.join(results['classes'])})", "",
-                  f"train {sizes['train']}, validation {sizes['validation']}, test {sizes['test']} images; chance "
-                  f"{1 / len(results['classes']):.3f}.", "",
+                  f"{_sizes_text(results)}; chance {1 / len(results['classes']):.3f}.", "",
                   "| model | " + " | ".join(f"min to {label}" for label in labels) + " | test accuracy | with TTA | "
                   "with multi-crop TTA | parameters | train images/s | pipeline efficiency |",
                   "|---" * (len(labels) + 7) + "|"]

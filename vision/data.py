@@ -382,8 +382,14 @@ def load(data: str, **options) -> dict[str, ImageData]:
                     f"{', '.join(TFDS_NAMES)}")
 
 
+def load_options(config) -> dict:
+    """The `load` arguments a `VisionConfig` sets: equal options, equal parts."""
+    return {"data": config.data, "data_dir": config.tfds_dir, "classes": config.class_list,
+            "image_size": config.image_size, "max_per_class": config.max_per_class,
+            "validation_fraction": config.validation_fraction, "test_fraction": config.test_fraction,
+            "seed": config.seed}
+
+
 def load_for(config) -> dict[str, ImageData]:
     """`load` with a `VisionConfig`'s data options (no TensorFlow needed: scripts check data before importing it)."""
-    return load(config.data, data_dir=config.tfds_dir, classes=config.class_list, image_size=config.image_size,
-                max_per_class=config.max_per_class, validation_fraction=config.validation_fraction,
-                test_fraction=config.test_fraction, seed=config.seed)
+    return load(**load_options(config))

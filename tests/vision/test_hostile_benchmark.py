@@ -101,3 +101,23 @@ def test_precision_only_times_both_precisions_and_reads_no_data(tmp_path, monkey
     assert summary["image_shape"] == [16, 16, 3] and summary["configs"]["vgg"]["batch_size"] == 4
     assert "| vgg | 4 |" in (results / "vision_precision_speed.md").read_text()
     assert not list(results.glob("vision_benchmark*")) and not (results / ".runs").exists()  # nothing trained
+
+
+def test_each_family_trains_on_the_split_its_recipe_sets(tmp_path):
+    """The airbench recipe's 4 % validation is not the default 10 %: the benchmark loads one split per distinct
+    data option (vgg and resnet share one), so each family sees what `train_vision.py --model ...` gives it."""
+    import importlib.util
+
+    from tests.conftest import REPO
+    from vision import benchmark
+
+    spec = importlib.util.spec_from_file_location("script_benchmark_vision", REPO / "scripts" / "benchmark_vision.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    make_tree(tmp_path / "images", per_class=40)
+    configs = benchmark.configs_for(["vgg", "vgg_airbench", "resnet"], {"data": str(tmp_path / "images")})
+    groups = script.load_groups(configs, "red,green")
+    assert [sorted(group) for _, group in groups] == [["resnet", "vgg"], ["vgg_airbench"]]
+    sizes = [{name: len(part) for name, part in parts.items()} for parts, _ in groups]
+    assert sizes == [{"train": 64, "validation": 8, "test": 8}, {"train": 69, "validation": 3, "test": 8}]
+    assert groups[0][0]["train"].class_names == ["red", "green"]  # the setting's classes, not every colour

@@ -129,6 +129,13 @@ def test_time_to_accuracy_table_of_a_made_up_history():
     assert "| fast | 0.5 | 1.0 | 1.5 | 0.9510 | 0.9550 | 0.9580 | 10 | 100 | 0.97 |" in benchmark.markdown(summary,
                                                                                                   "curve.png")
     assert "| short | 2.0 | not reached | not reached |" in text
+    assert "train 9, validation 1, test 3 images; chance" in text  # results without per-family sizes
+    for name in models:
+        models[name]["sizes"] = {"train": 9, "validation": 1, "test": 3}
+    assert "train 9, validation 1, test 3 images; chance" in benchmark.markdown(summary, "curve.png")
+    models["fast"]["sizes"] = {"train": 10, "validation": 0, "test": 3}  # a recipe with its own split
+    assert ("train 9, validation 1, test 3 images (slow, short); train 10, validation 0, test 3 images (fast); "
+            "chance" in benchmark.markdown(summary, "curve.png"))
 
 
 def test_input_pipeline_efficiency_is_a_positive_ratio_on_a_tiny_model():
