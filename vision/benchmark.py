@@ -244,7 +244,8 @@ def precision_speed_markdown(summary: dict) -> str:
     results = summary["models"]
     full, reduced = next(iter(results.values()))["images_per_s"] if results else ("float32", "reduced")
     lines = ["# Vision training speed by precision", "",
-             f"{environment['cpu_count']} CPUs ({environment.get('gpu') or 'no GPU'}; vector units: "
+             f"{environment.get('cpu_model') or 'CPU'}, {environment['cpu_count']} CPUs "
+             f"({environment.get('gpu') or 'no GPU'}; vector units: "
              f"{', '.join(environment.get('cpu_vector_units') or []) or 'not listed'}), TensorFlow "
              f"{environment['packages']['tensorflow']}, Keras {environment['packages']['keras']}; seed "
              f"{summary['seed']}; images {summary['image_shape']}, {summary['num_classes']} classes; wall time "

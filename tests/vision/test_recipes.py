@@ -23,6 +23,9 @@ def test_a_family_trains_with_its_recipe_unless_a_value_is_given():
     switched = dataclasses.replace(VisionConfig(model="resnet"), model="vit")
     assert switched.epochs == recipe("vit")["epochs"]
     assert dataclasses.replace(switched, model="resnet").epochs == BASE_RECIPE["epochs"]
+    # vit_conv's recipe augments as the convolutional families do; plain vit keeps strong, also when switched to.
+    assert VisionConfig(model="vit_conv").augmentation == "standard" and switched.augmentation == "strong"
+    assert dataclasses.replace(VisionConfig(model="vit_conv"), model="vit").augmentation == "strong"
     # Explicit values win, even one equal to another recipe's (flags, --set and saved configs go through build).
     assert core_config.build(VisionConfig, model="efficientnet", epochs=BASE_RECIPE["epochs"]).epochs == 30
     assert dataclasses.replace(VisionConfig(model="vit", epochs=3), model="efficientnet").epochs == 3
