@@ -250,8 +250,9 @@ def precision_speed_markdown(summary: dict) -> str:
              f"{environment['packages']['tensorflow']}, Keras {environment['packages']['keras']}; seed "
              f"{summary['seed']}; images {summary['image_shape']}, {summary['num_classes']} classes; wall time "
              f"{summary['wall_time_s'] / 60:.1f} min.", "",
-             f"Training images per second on one synthetic batch repeated (no input work), each family at its "
-             f"recipe's batch size and optimizer, {summary['steps']} steps after a warm-up; each round times both "
+             f"Training images per second on one synthetic batch repeated (no input work), each family with its "
+             f"config (its recipe's batch size and optimizer unless `--set` changed them; the batch column is the "
+             f"one used), {summary['steps']} steps after a warm-up; each round times both "
              f"precisions (in alternating order) and the table keeps each one's best of {summary['rounds']} rounds. "
              "`auto` is what `--mixed-precision auto` picks on this machine (`vision.task.auto_policy`); the last "
              "column says whether that is the faster one.", "",

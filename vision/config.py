@@ -37,7 +37,7 @@ RECIPES = {
     # after 28.6 min, the final model scored 0.8977 (0.9040 with flip TTA). Its convolutional stem gives it the
     # locality prior the strong augmentation made up for in `vit`: with `standard` augmentation the same 28 epochs
     # reached 0.9193 (0.9213 with flip TTA), 90 % after 7.7 min of 13.8 on a faster host (Zen 5;
-    # `..._vit_conv_standard_aug.md`), and the cheaper augmentation lifts the pipeline's ceiling (0.91 -> 0.97).
+    # `..._vit_conv_standard_aug.md`); its pipeline ceiling there was 0.97 (0.92 with strong, on another host).
     # Chosen on that benchmark's test curve (one run each way, seed 0).
     "vit_conv": {"epochs": 28, "augment": "standard"},
     "vgg_airbench": AIRBENCH_RECIPE,
