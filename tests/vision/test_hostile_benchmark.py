@@ -121,3 +121,26 @@ def test_each_family_trains_on_the_split_its_recipe_sets(tmp_path):
     sizes = [{name: len(part) for name, part in parts.items()} for parts, _ in groups]
     assert sizes == [{"train": 64, "validation": 8, "test": 8}, {"train": 69, "validation": 3, "test": 8}]
     assert groups[0][0]["train"].class_names == ["red", "green"]  # the setting's classes, not every colour
+
+
+def test_the_benchmark_trains_each_family_on_its_own_split_end_to_end(tmp_path, monkeypatch, capsys):
+    """The whole training path of the script, one epoch of two tiny families whose recipes split differently:
+    per-family sizes in the JSON and the summary, the curves, TTA and serving figures."""
+    import json
+
+    make_tree(tmp_path / "images", per_class=40)
+    monkeypatch.chdir(tmp_path)
+    argv = ["--data", "images", "--settings", "cifar10", "--models", "vgg,vgg_airbench", "--epochs", "1",
+            "--efficiency-steps", "0", "--set", "batch_size=8", "--set", "image_size=16"]
+    code, out, err = run_script("benchmark_vision", argv, capsys)
+    assert code == 0, err[-2000:]
+    results = Path("benchmarks/results")
+    models = json.loads((results / "vision_benchmark.json").read_text())["settings"]["cifar10"]["models"]
+    assert models["vgg"]["sizes"] == {"train": 97, "validation": 11, "test": 12}
+    assert models["vgg_airbench"]["sizes"] == {"train": 103, "validation": 5, "test": 12}
+    for values in models.values():
+        assert values["epochs"] == 1 and len(values["time_to_accuracy"]["test_accuracy"]) == 1
+        assert 0 <= values["accuracy"] <= 1 and 0 <= values["accuracy_tta"] <= 1 and values["pipeline"] is None
+        assert values["throughput_images_per_s"] > 0
+    assert ("train 97, validation 11, test 12 images (vgg); train 103, validation 5, test 12 images (vgg_airbench)"
+            in (results / "vision_benchmark.md").read_text())
