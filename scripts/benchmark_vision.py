@@ -148,13 +148,7 @@ def efficiency_only(arguments, loaded, started) -> int:
         "steps": arguments.efficiency_steps, "rounds": 3, "wall_time_s": round(time.perf_counter() - started, 1),
         "environment": report.environment(),
         "configs": {name: core_config.to_dict(config) for name, config in configs.items()}, "settings": settings}
-    out = Path(arguments.out)
-    out.mkdir(parents=True, exist_ok=True)
-    stem = f"vision_pipeline_efficiency{arguments.tag}"
-    (out / f"{stem}.json").write_text(report.to_json(summary))
-    (out / f"{stem}.md").write_text(benchmark.efficiency_markdown(summary))
-    print(f"summary: {out / f'{stem}.md'}")
-    return 0
+    return write_summary(arguments, "vision_pipeline_efficiency", summary, benchmark.efficiency_markdown)
 
 
 def precision_only(arguments, configs) -> int:
@@ -175,11 +169,18 @@ def precision_only(arguments, configs) -> int:
         "num_classes": num_classes, "steps": arguments.efficiency_steps, "rounds": 3,
         "wall_time_s": round(time.perf_counter() - started, 1), "environment": report.environment(),
         "configs": {name: core_config.to_dict(config) for name, config in configs.items()}, "models": results}
+    return write_summary(arguments, "vision_precision_speed", summary, benchmark.precision_speed_markdown)
+
+
+def write_summary(arguments, name: str, summary: dict, markdown) -> int:
+    """`{name}{tag}.json` and `.md` (`markdown(summary)`) in --out, for the timing-only modes."""
+    from core import report
+
     out = Path(arguments.out)
     out.mkdir(parents=True, exist_ok=True)
-    stem = f"vision_precision_speed{arguments.tag}"
+    stem = f"{name}{arguments.tag}"
     (out / f"{stem}.json").write_text(report.to_json(summary))
-    (out / f"{stem}.md").write_text(benchmark.precision_speed_markdown(summary))
+    (out / f"{stem}.md").write_text(markdown(summary))
     print(f"summary: {out / f'{stem}.md'}")
     return 0
 
