@@ -35,7 +35,8 @@ SETTINGS = {"cifar10": None, "cifar3": "dog,automobile,truck"}  # None: every cl
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default="cifar10", help="CIFAR-10 as a folder, zip or the tfds name")
-    parser.add_argument("--models", default="vgg,resnet,vit,efficientnet", help="comma-separated registered models")
+    parser.add_argument("--models", default="vgg,resnet,vit_conv,efficientnet",
+                        help="comma-separated registered models (vit_conv: the ViT family's best measured)")
     parser.add_argument("--settings", default="cifar3,cifar10", help="comma-separated: " + ", ".join(SETTINGS))
     parser.add_argument("--three-classes", default=SETTINGS["cifar3"], help="the classes of the cifar3 setting")
     parser.add_argument("--epochs", type=int, default=None,
