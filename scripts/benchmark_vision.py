@@ -93,13 +93,12 @@ def main(argv=None) -> int:
     from core import report
     started = time.perf_counter()
     if arguments.efficiency_only:
-        return efficiency_only(arguments, loaded, started)
+        return efficiency_only(arguments, loaded, configs, started)
     results = {}
     for setting, groups in loaded.items():
-        first = groups[0][0]
-        print(f"{setting}: {', '.join(first['train'].class_names)}", flush=True)
-        results[setting] = {"classes": first["train"].class_names,
-                            "sizes": {part: len(images) for part, images in first.items()},
+        classes = groups[0][0]["train"].class_names
+        print(f"{setting}: {', '.join(classes)}", flush=True)
+        results[setting] = {"classes": classes,  # each family's split sizes: models.NAME.sizes
                             "thresholds": list(benchmark.THRESHOLDS[setting]), "models": {}}
         for parts, group in groups:
             results[setting]["models"].update(benchmark.run_setting(parts, group, setting,
@@ -132,11 +131,10 @@ def load_groups(configs: dict, classes: str | None) -> list:
     return [(data.load_for(config), group) for config, group in groups.values()]
 
 
-def efficiency_only(arguments, loaded, started) -> int:
+def efficiency_only(arguments, loaded, configs, started) -> int:
     from core import report
     from vision import benchmark
 
-    configs = {name: config for groups in loaded.values() for _, group in groups for name, config in group.items()}
     settings = {}
     for setting, groups in loaded.items():
         print(f"{setting}: {', '.join(groups[0][0]['train'].class_names)}", flush=True)

@@ -99,6 +99,14 @@ def _step_rate(model: keras.Model, batches: tf.data.Dataset, warmup: int, steps:
     return steps / (clock.ends[warmup + steps - 1] - clock.ends[warmup - 1])
 
 
+def synthetic_batches(batch_size: int, image_shape, num_classes: int, seed: int) -> tf.data.Dataset:
+    """One batch of random pixels in [0, 255] and one-hot labels, repeated: training with no input work."""
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, size=(batch_size, *image_shape)).astype(np.float32)
+    labels = tf.one_hot(rng.integers(0, num_classes, size=batch_size), num_classes)
+    return tf.data.Dataset.from_tensors((tf.constant(images), labels)).repeat()
+
+
 IN_MEMORY_BATCHES = 16  # real batches held in memory for the "in memory" rate (~24 MB at 128 x 32 x 32 x 3 float32)
 
 
@@ -135,10 +143,7 @@ def input_pipeline_efficiency(config: VisionConfig, parts: dict[str, data.ImageD
                              augment=task.augmentation(config.augmentation, config.seed)))
     plain = full(task.dataset(train, batch_size, shuffle=True, seed=config.seed))
     held = real.take(IN_MEMORY_BATCHES).cache().repeat()
-    rng = np.random.default_rng(config.seed)
-    images = rng.integers(0, 256, size=(batch_size, *train.images.shape[1:])).astype(np.float32)
-    labels = tf.one_hot(rng.integers(0, len(train.class_names), size=batch_size), len(train.class_names))
-    synthetic = tf.data.Dataset.from_tensors((tf.constant(images), labels)).repeat()
+    synthetic = synthetic_batches(batch_size, train.images.shape[1:], len(train.class_names), config.seed)
     pipelines = {"synthetic": (synthetic, warmup), "real": (real, warmup), "no_augmentation": (plain, warmup),
                  "in_memory": (held, warmup + IN_MEMORY_BATCHES)}  # its warm-up fills the cache
     rates = dict.fromkeys(pipelines, 0.0)
@@ -217,10 +222,7 @@ def precision_speed(config: VisionConfig, *, image_shape=(32, 32, 3), num_classe
     """
     if warmup < 1 or steps < 1:
         raise ValueError("precision_speed needs warmup >= 1 and steps >= 1")
-    rng = np.random.default_rng(config.seed)
-    images = rng.integers(0, 256, size=(config.batch_size, *image_shape)).astype(np.float32)
-    labels = tf.one_hot(rng.integers(0, num_classes, size=config.batch_size), num_classes)
-    synthetic = tf.data.Dataset.from_tensors((tf.constant(images), labels)).repeat()
+    synthetic = synthetic_batches(config.batch_size, image_shape, num_classes, config.seed)
     models = {}
     for setting in compared_precisions():
         keras.utils.set_random_seed(config.seed)
@@ -340,11 +342,10 @@ def _sizes_text(results: dict) -> str:
     validation fraction); results written before the per-family sizes have the setting's only."""
     groups = {}
     for name, values in results["models"].items():
-        sizes = values.get("sizes", results["sizes"])
+        sizes = values.get("sizes") or results["sizes"]
         groups.setdefault(tuple(sizes[part] for part in ("train", "validation", "test")), []).append(name)
-    if len(groups) <= 1:
-        sizes = next(iter(groups), tuple(results["sizes"][part] for part in ("train", "validation", "test")))
-        return "train {}, validation {}, test {} images".format(*sizes)
+    if len(groups) == 1:
+        return "train {}, validation {}, test {} images".format(*next(iter(groups)))
     return "; ".join("train {}, validation {}, test {} images".format(*sizes) + f" ({', '.join(names)})"
                      for sizes, names in groups.items())
 

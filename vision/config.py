@@ -51,6 +51,9 @@ RECIPES = {
 # on an AMD EPYC (Zen 4, AVX512-BF16): resnet_airbench 391 / 200 (batch 512), vgg 786 / 400 (batch 128);
 # vgg_airbench is resnet_airbench without its shortcuts. Slower in bfloat16 there, so float32 under `auto`:
 # resnet (ResNet-20's narrow layers) 401 / 529, efficientnet (depthwise convolutions) 100 / 260, vit_conv 401 / 441.
+# `benchmark_vision.py --precision-only` measures it (benchmarks/results/vision_precision_speed_cpu.md, Zen 5):
+# bfloat16 / float32 1.30 vgg_airbench, 1.27 resnet_airbench, 1.18 vgg, 1.14 resnet, 0.95 vit, 0.94 vit_conv, 0.54
+# efficientnet; ResNet-20 stays float32 until a second host confirms its gain (one host each way so far).
 BFLOAT16_ON_CPU = ("vgg", "vgg_airbench", "resnet_airbench")
 
 

@@ -77,7 +77,8 @@ def dataset(part: data.ImageData, batch_size: int, *, shuffle: bool = False, see
 def auto_policy(model: str, vector_units: list[str] | None = None) -> str:
     """`--mixed-precision auto`'s policy for `model`: `mixed_float16` with a GPU; `mixed_bfloat16` on a CPU with
     bfloat16 units (`vector_units`, default this machine's from /proc/cpuinfo, list avx512_bf16 or amx_bf16) for
-    the families that train faster so (`BFLOAT16_ON_CPU`: oneDNN's bfloat16 convolutions, about 2x); `float32`
+    the families that train faster so (`BFLOAT16_ON_CPU`: oneDNN's bfloat16 convolutions; 1.14-1.30x on a Zen 5
+    EPYC, benchmarks/results/vision_precision_speed_cpu.md, about 2x on a Zen 4 by hand); `float32`
     otherwise (without those units bfloat16 is emulated, slower)."""
     if tf.config.list_physical_devices("GPU"):
         return "mixed_float16"
