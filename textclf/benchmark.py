@@ -67,7 +67,10 @@ def evaluate_model(config: TextConfig, parts: dict[str, data.TextData]) -> tuple
             # the learning curve (validation split, one value per epoch): how fast a model gets off the ground;
             # for wide_deep, before its paths' inference weights are calibrated (so not the final model's)
             "validation_accuracy_per_epoch": [float(value) for value in trained.history["val_accuracy"]],
-            **({"path_weights": weights} if weights else {})}, trained
+            **({"path_weights": weights} if weights else {}),
+            # masked-word pre-training's accuracy per epoch (of the hidden words), when the model had any
+            **({"pretraining_accuracy_per_epoch": trained.pretraining["accuracy"]} if trained.pretraining else {})
+            }, trained
 
 
 def run_test_cv(whole: data.TextData, configs: dict[str, TextConfig], fold_count: int, seed: int,
@@ -239,6 +242,9 @@ def model_settings(config: dict) -> str:
     if "token_ids" in names:  # dropout acts on the token path only (never on a bag)
         settings += (f", dropout {config['dropout']}; tokens: {config['max_tokens']} word 1-{config['ngrams']}-grams, "
                      f"{config['sequence_length']} per text")
+    if "token_ids" in names and config.get("pretrain_epochs"):
+        settings += (f"; embeddings and attention first pre-trained {config['pretrain_epochs']} epochs to recover "
+                     f"masked words of the training texts (textclf.pretraining; models with learned positions)")
     if "bag" in names:
         characters = f" + character 2-{config['bag_char_ngrams']}-grams" if config["bag_char_ngrams"] else ""
         settings += (f"; TF-IDF bag: word 1-{config['bag_ngrams']}-grams (at most {config['bag_tokens']}){characters}, "

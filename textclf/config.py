@@ -94,6 +94,9 @@ class TextConfig(RunOptions):
         "choices": ["plateau", "cosine"]})
     weight_averaging: float = field(default=0.0, metadata={
         "help": "momentum of an exponential moving average of the weights, used after training (0: off; e.g. 0.99)"})
+    pretrain_epochs: int = field(default=0, metadata={
+        "help": "epochs of masked-word pre-training of the embeddings and attention on the training texts before "
+                "the classification fit (textclf.pretraining; 0: none; models without them skip it)"})
     warmup_epochs: float = field(default=1.0, metadata={"help": "warm-up length of the cosine schedule"})
     label_smoothing: float = field(default=TUNED["label_smoothing"], metadata={
         "help": "label smoothing of the cross-entropy"})
@@ -140,6 +143,8 @@ class TextConfig(RunOptions):
                             f"{self.label_smoothing}")
         if self.l2 < 0 or self.learning_rate <= 0:
             raise UserError(f"--l2 must be >= 0 and --learning-rate positive, got {self.l2} and {self.learning_rate}")
+        if self.pretrain_epochs < 0:
+            raise UserError(f"--pretrain-epochs must be >= 0, got {self.pretrain_epochs}")
         if not 0 <= self.weight_averaging < 1:
             raise UserError(f"--weight-averaging must be in [0, 1), got {self.weight_averaging}")
         if self.bag_scale <= 0 or not 0 <= self.path_dropout <= 1:

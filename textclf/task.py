@@ -22,7 +22,7 @@ from core import callbacks as core_callbacks
 from core import export, optimizers, report, runner
 from core import plots as core_plots
 from core.metrics import classification_metrics
-from textclf import data, models, plots
+from textclf import data, models, plots, pretraining
 from textclf.config import PATH_WEIGHT_GRID, TextConfig
 from textclf.layers import BagOfNgrams
 
@@ -135,8 +135,9 @@ class Trained:
     model: keras.Model
     history: dict
     class_names: list[str]
-    train_seconds: float
+    train_seconds: float  # masked-word pre-training included
     test_predictions: np.ndarray | None = None  # set by evaluation
+    pretraining: dict | None = None  # the masked-word pre-training's history (`textclf.pretraining.pretrain`)
 
     @property
     def vectorizer(self) -> keras.layers.TextVectorization:
@@ -204,6 +205,10 @@ class TextTask(runner.Task):
         started = time.perf_counter()
         parts, features = inputs.parts, inputs.features(config)
         class_names = parts["train"].class_names
+        pretrained = None
+        if config.pretrain_epochs and initial_epoch == 0 and pretraining.can_pretrain(model):
+            pretrained = pretraining.pretrain(model, features.vectorizer, parts["train"].texts,
+                                              epochs=config.pretrain_epochs, batch_size=batch_size, seed=config.seed)
         train = _dataset(features, parts["train"], batch_size, True, config.seed, len(class_names))
         validation = _dataset(features, parts["validation"], batch_size, False, config.seed, len(class_names))
         extra = list(callbacks)
@@ -216,7 +221,8 @@ class TextTask(runner.Task):
                             shuffle=False,  # the dataset is shuffled already (seeded)
                             callbacks=extra + core_callbacks.standard_callbacks(
                                 state_dir, patience=config.patience, reduce_lr_patience=reduce_lr))
-        trained = Trained(features, model, history.history, class_names, time.perf_counter() - started)
+        trained = Trained(features, model, history.history, class_names, time.perf_counter() - started,
+                          pretraining=pretrained)
         calibrate_paths(trained, parts["validation"])
         return trained
 
@@ -229,7 +235,8 @@ class TextTask(runner.Task):
                 "sizes": {name: len(part) for name, part in parts.items()},
                 "vocabulary_size": trained.vectorizer.vocabulary_size(),
                 **({"bag_size": trained.features.bag.vocabulary_size()} if trained.features.bag else {}),
-                **({"path_weights": path_weights(trained.model)} if path_weights(trained.model) else {})}
+                **({"path_weights": path_weights(trained.model)} if path_weights(trained.model) else {}),
+                **({"pretraining": trained.pretraining} if trained.pretraining else {})}
 
     def report(self, config, inputs, trained, metrics) -> runner.ReportContent:
         parts, class_names = inputs.parts, trained.class_names

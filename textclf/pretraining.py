@@ -1,0 +1,127 @@
+"""Masked-token pre-training of a text model's embeddings and attention on its own training texts.
+
+Self-supervised and label-free: BERT's masked language modelling (Devlin et al. 2019), run on the downstream
+training texts themselves, the only texts there are here (no pretrained weights can be downloaded; Krishna et al.
+2022, "Downstream datasets make surprisingly good pretraining corpora", pre-train on them the same way). Before the
+classification fit, a masked-language model that shares the classifier's embedding and encoder layers learns to
+recover hidden tokens; the classifier then starts from those weights.
+
+    history = pretrain(model, vectorizer, train_texts, epochs=10, seed=0)   # updates `model`'s layers in place
+
+Two choices of our own, beside BERT's:
+- The token ids come from the classifier's `TextVectorization`, which with `ngrams=2` lists a text's words and
+  then its word pairs. A hidden word would still be readable from its pairs, so the pairs are removed from the
+  pre-training inputs (the words keep their positions: they come first). Only the word embeddings and the
+  positions, attention and feed-forward layers learn here; the pairs' embeddings learn in the classification fit.
+- The mask token is [UNK] (id 1): the vocabulary has no mask token, and [UNK] is never chosen to be hidden.
+"""
+
+import math
+import warnings
+
+import keras
+import keras_hub
+import tensorflow as tf
+
+MASK_TOKEN_ID = 1  # TextVectorization's [UNK] (0 is padding)
+
+# The head reads only the chosen positions, and padding is never chosen, so the padding mask it drops is not needed.
+warnings.filterwarnings("ignore", message="Layer 'masked_lm_head' .* was passed an input with a mask")
+
+
+def encoder_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """The layers a masked-language model shares with `model`, in order: "embedding", "embedding_dropout" and
+    every "encoder_N" block; empty for a model without them (the `bag` model, or one not built by
+    `textclf.models._transformer` with learned positions)."""
+    names = [layer.name for layer in model.layers]
+    if "embedding" not in names or "embedding_dropout" not in names or "encoder_0" not in names:
+        return []
+    embedding = model.get_layer("embedding")
+    if not isinstance(embedding, keras_hub.layers.TokenAndPositionEmbedding):
+        return []  # the seed model's projected word embeddings: not supported (see `can_pretrain`)
+    encoders = [model.get_layer(name) for name in names if name.startswith("encoder_")]
+    return [embedding, model.get_layer("embedding_dropout"), *encoders]
+
+
+def can_pretrain(model: keras.Model) -> bool:
+    """Whether `pretrain` applies to `model`: token and learned-position embeddings and encoder blocks
+    (`compact`, `wide_deep`); not the `bag` model (no tokens) nor `seed` (its embeddings are projected)."""
+    return bool(encoder_layers(model))
+
+
+def masked_lm_model(model: keras.Model, mask_length: int) -> keras.Model:
+    """A masked-language model over `model`'s shared embedding and encoder layers, with a
+    `keras_hub.layers.MaskedLMHead` whose output weights are the token embedding's (tied, as in BERT).
+
+    Inputs `{"token_ids": [batch, sequence_length], "mask_positions": [batch, mask_length]}`; output: logits
+    `[batch, mask_length, vocabulary_size]` of the tokens at the masked positions."""
+    shared = encoder_layers(model)
+    if not shared:
+        raise ValueError(f"model {model.name!r} has no token embedding and encoder blocks to pre-train")
+    embedding = shared[0]
+    token_ids = keras.Input((embedding.sequence_length,), dtype="int32", name="token_ids")
+    mask_positions = keras.Input((mask_length,), dtype="int32", name="mask_positions")
+    x = token_ids
+    for layer in shared:
+        x = layer(x)
+    logits = keras_hub.layers.MaskedLMHead(token_embedding=embedding.token_embedding, intermediate_activation="gelu",
+                                           dtype="float32", name="masked_lm_head")(x, mask_positions=mask_positions)
+    return keras.Model({"token_ids": token_ids, "mask_positions": mask_positions}, logits, name="masked_lm")
+
+
+def word_ids_only(vectorizer: keras.layers.TextVectorization):
+    """A function from token ids to the same ids with every word pair (a vocabulary entry with a space) set
+    to padding: the words come first in a `TextVectorization(ngrams=2)` output, so what is left is the words,
+    then padding."""
+    is_pair = tf.constant([" " in token for token in vectorizer.get_vocabulary()], dtype=tf.bool)
+
+    def words(ids):
+        return tf.where(tf.gather(is_pair, ids), tf.zeros_like(ids), ids)
+
+    return words
+
+
+def pretrain(model: keras.Model, vectorizer: keras.layers.TextVectorization, texts: list[str], *, epochs: int,
+             mask_rate: float = 0.15, batch_size: int = 32, learning_rate: float = 1e-3, seed: int = 0) -> dict:
+    """Trains `model`'s embedding and encoder layers (in place) to recover masked words of `texts` for
+    `epochs` epochs (AdamW, warm-up then cosine decay); returns the history, `{"loss": [...], "accuracy": [...]}`
+    per epoch (accuracy: of the masked words' predictions).
+
+    Args:
+        model: a classifier for which `can_pretrain` holds.
+        vectorizer: its `TextVectorization` (token ids; word pairs are removed, see the module docstring).
+        texts: the training texts (never validation or test texts).
+        epochs: passes over `texts`.
+        mask_rate: share of each text's words chosen for prediction (BERT: 0.15; of those, 80 % are replaced
+            by the mask token, 10 % by a random token, 10 % left as they are).
+        batch_size, learning_rate: of the pre-training (its own optimizer; the classifier's is untouched).
+        seed: of the shuffling (the masking draws from TensorFlow's global seed, which `core.runner` sets).
+    """
+    # Imported here: textclf.task imports this module.
+    from textclf.task import token_ids
+
+    sequence_length = encoder_layers(model)[0].sequence_length
+    mask_length = max(1, math.ceil(mask_rate * sequence_length))
+    masker = keras_hub.layers.MaskedLMMaskGenerator(
+        vocabulary_size=vectorizer.vocabulary_size(), mask_selection_rate=mask_rate, mask_token_id=MASK_TOKEN_ID,
+        mask_selection_length=mask_length, unselectable_token_ids=[0, MASK_TOKEN_ID])
+    words = word_ids_only(vectorizer)
+
+    def masked(batch):
+        hidden = masker(words(token_ids(vectorizer, batch)))
+        return ({"token_ids": hidden["token_ids"], "mask_positions": hidden["mask_positions"]},
+                hidden["mask_ids"], hidden["mask_weights"])
+
+    batches = (tf.data.Dataset.from_tensor_slices(list(texts)).shuffle(len(texts), seed=seed)
+               .batch(batch_size).map(masked, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE))
+    steps = epochs * max(1, math.ceil(len(texts) / batch_size))
+    schedule = keras.optimizers.schedules.CosineDecay(0.0, steps - steps // 10, warmup_target=learning_rate,
+                                                      warmup_steps=steps // 10)
+    masked_lm = masked_lm_model(model, mask_length)
+    masked_lm.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01),
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                      weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+    history = masked_lm.fit(batches, epochs=epochs, verbose=0, shuffle=False)  # the dataset shuffles
+    return {key: [float(value) for value in values] for key, values in history.history.items()
+            if key in ("loss", "accuracy")}
+
