@@ -206,7 +206,9 @@ class TextTask(runner.Task):
         parts, features = inputs.parts, inputs.features(config)
         class_names = parts["train"].class_names
         pretrained = None
-        if config.pretrain_epochs and initial_epoch == 0 and pretraining.can_pretrain(model):
+        # Not when resuming: the backup's weights, restored by the fit, hold the pre-training already.
+        resuming = initial_epoch > 0 or any((Path(state_dir) / "backup").glob("*"))
+        if config.pretrain_epochs and not resuming and pretraining.can_pretrain(model):
             pretrained = pretraining.pretrain(model, features.vectorizer, parts["train"].texts,
                                               epochs=config.pretrain_epochs, batch_size=batch_size, seed=config.seed)
         train = _dataset(features, parts["train"], batch_size, True, config.seed, len(class_names))

@@ -22,14 +22,26 @@ def _vectorizer(texts, sequence_length=16):
     return vectorizer
 
 
-def test_word_pairs_become_padding_and_words_keep_their_places():
+def test_pretraining_reads_words_alone_with_the_classifiers_ids():
     vectorizer = _vectorizer(CORPUS)
-    ids = vectorizer(tf.constant(["alpha beta gamma"]))
-    words = np.asarray(pretraining.word_ids_only(vectorizer)(ids))[0]
+    pairs = np.asarray(vectorizer(tf.constant(["alpha beta gamma"])))[0]
+    words = np.asarray(pretraining.word_vectorizer(vectorizer)(tf.constant(["alpha beta gamma"])))[0]
     vocabulary = vectorizer.get_vocabulary()
     assert [vocabulary[i] for i in words[:3]] == ["alpha", "beta", "gamma"]
-    assert " " in vocabulary[np.asarray(ids)[0][3]]  # the pairs follow the words in the vectorizer's output
+    assert (words[:3] == pairs[:3]).all() and " " in vocabulary[pairs[3]]  # the pairs follow the words there
     assert not words[3:].any()
+
+
+def test_dropout_is_capped_while_pretraining_then_restored():
+    model = models.build("wide_deep", vocabulary_size=50, sequence_length=16, num_classes=2, bag_size=20,
+                         dropout=0.5)
+    shared = pretraining.encoder_layers(model)
+    rates = lambda: {inner.rate for layer in shared for inner in layer._flatten_layers()  # noqa: E731
+                     if isinstance(inner, keras.layers.Dropout)}
+    assert rates() == {0.5}
+    with pretraining.dropout_at_most(shared, 0.1):
+        assert rates() == {0.1}
+    assert rates() == {0.5}
 
 
 def test_only_models_with_learned_positions_and_encoders_can_pretrain():
@@ -39,7 +51,7 @@ def test_only_models_with_learned_positions_and_encoders_can_pretrain():
     assert not pretraining.can_pretrain(models.build("bag", num_classes=2, bag_size=20))
     assert not pretraining.can_pretrain(models.build("seed", **sizes))
     with pytest.raises(ValueError, match="no token embedding"):
-        pretraining.masked_lm_model(models.build("bag", num_classes=2, bag_size=20), 3)
+        pretraining.masked_lm_model(models.build("bag", num_classes=2, bag_size=20), 3, ["", "[UNK]"])
 
 
 def test_pretraining_learns_the_corpus_in_the_classifiers_own_layers():
@@ -52,13 +64,13 @@ def test_pretraining_learns_the_corpus_in_the_classifiers_own_layers():
     history = pretraining.pretrain(model, vectorizer, CORPUS, epochs=12, batch_size=16, learning_rate=3e-3)
     assert len(history["loss"]) == len(history["accuracy"]) == 12
     assert history["loss"][-1] < history["loss"][0]
-    # Chance is 1 in the vocabulary's 24 entries; the two word orders make most hidden words predictable.
+    # Chance is 1 in the 12 words; the two word orders make most hidden words predictable.
     assert history["accuracy"][-1] > 0.5
     after = model.get_layer("encoder_0").get_weights()
     assert all(not np.allclose(old, new) for old, new in zip(before, after))
     assert not np.allclose(embedding, model.get_layer("embedding").token_embedding.embeddings)
     # The masked-language model reads the same weights (tied output included): nothing was copied.
-    masked_lm = pretraining.masked_lm_model(model, 3)
+    masked_lm = pretraining.masked_lm_model(model, 3, vectorizer.get_vocabulary())
     shared = masked_lm.get_layer("embedding").token_embedding.embeddings
     assert shared is model.get_layer("embedding").token_embedding.embeddings
 
