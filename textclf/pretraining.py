@@ -128,12 +128,15 @@ def pretrain(model: keras.Model, vectorizer: keras.layers.TextVectorization, tex
     from textclf.task import token_ids
 
     shared = encoder_layers(model)
-    mask_length = max(1, math.ceil(mask_rate * shared[0].sequence_length))
+    words = word_vectorizer(vectorizer)
+    # Masks per text, at most: `mask_rate` of the 99th percentile of the texts' word counts (longer texts get
+    # that many), not of the sequence length: the head's cost grows with it, and short texts would pad it.
+    counts = np.count_nonzero(np.asarray(words(tf.constant(list(texts)))), axis=1)
+    mask_length = max(1, math.ceil(mask_rate * np.percentile(counts, 99)))
     masker = keras_hub.layers.MaskedLMMaskGenerator(
         vocabulary_size=vectorizer.vocabulary_size(), mask_selection_rate=mask_rate, mask_token_id=MASK_TOKEN_ID,
         mask_selection_length=mask_length, unselectable_token_ids=[0, MASK_TOKEN_ID], mask_token_rate=0.9,
         random_token_rate=0.0)
-    words = word_vectorizer(vectorizer)
 
     def masked(batch):
         hidden = masker(token_ids(words, batch))
