@@ -51,10 +51,21 @@ def standard_callbacks(run_dir, *, patience: int | None = 10, reduce_lr_patience
                                                            patience=reduce_lr_patience, min_lr=1e-6))
     callbacks += [keras.callbacks.TerminateOnNaN(),
                   RunHistory(run_dir),  # after the callbacks that add logs, before the backup is written
-                  keras.callbacks.BackupAndRestore(backup_dir=str(run_dir / "backup"))]
+                  keras.callbacks.BackupAndRestore(backup_dir=str(backup_dir(run_dir)))]
     if tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")))
     return callbacks
+
+
+def backup_dir(run_dir) -> Path:
+    """Where `standard_callbacks`' BackupAndRestore keeps a run's state."""
+    return Path(run_dir) / "backup"
+
+
+def has_backup(run_dir) -> bool:
+    """Whether a `fit` with `standard_callbacks(run_dir)` will resume from a backup (a killed run's state): work
+    done before the fit, whose result the backup's weights already hold, can be skipped."""
+    return any(backup_dir(run_dir).glob("*"))
 
 
 _HELD_LOCKS: dict[str, object] = {}  # lock path -> open file, for the locks this process holds

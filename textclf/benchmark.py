@@ -242,9 +242,10 @@ def model_settings(config: dict) -> str:
     if "token_ids" in names:  # dropout acts on the token path only (never on a bag)
         settings += (f", dropout {config['dropout']}; tokens: {config['max_tokens']} word 1-{config['ngrams']}-grams, "
                      f"{config['sequence_length']} per text")
-    if "token_ids" in names and config.get("pretrain_epochs") and config["model"] != "seed":  # seed: see can_pretrain
+    if "token_ids" in names and config.get("pretrain_epochs"):
         settings += (f"; embeddings and attention first pre-trained {config['pretrain_epochs']} epochs to recover "
-                     f"masked words of the training texts (textclf.pretraining)")
+                     f"masked words of the training texts, where the model has learned positions "
+                     f"(textclf.pretraining.can_pretrain; `seed` has not)")
     if "bag" in names:
         characters = f" + character 2-{config['bag_char_ngrams']}-grams" if config["bag_char_ngrams"] else ""
         settings += (f"; TF-IDF bag: word 1-{config['bag_ngrams']}-grams (at most {config['bag_tokens']}){characters}, "

@@ -128,10 +128,11 @@ def pretrain(model: keras.Model, vectorizer: keras.layers.TextVectorization, tex
     from textclf.task import token_ids
 
     shared = encoder_layers(model)
-    words = word_vectorizer(vectorizer)
+    # The texts' word ids, once: every epoch masks them afresh, none tokenizes again.
+    ids = token_ids(word_vectorizer(vectorizer), tf.constant(list(texts)))
     # Masks per text, at most: `mask_rate` of the 99th percentile of the texts' word counts (longer texts get
     # that many), not of the sequence length: the head's cost grows with it, and short texts would pad it.
-    counts = np.count_nonzero(np.asarray(words(tf.constant(list(texts)))), axis=1)
+    counts = np.count_nonzero(np.asarray(ids), axis=1)
     mask_length = max(1, math.ceil(mask_rate * np.percentile(counts, 99)))
     masker = keras_hub.layers.MaskedLMMaskGenerator(
         vocabulary_size=vectorizer.vocabulary_size(), mask_selection_rate=mask_rate, mask_token_id=MASK_TOKEN_ID,
@@ -139,11 +140,11 @@ def pretrain(model: keras.Model, vectorizer: keras.layers.TextVectorization, tex
         random_token_rate=0.0)
 
     def masked(batch):
-        hidden = masker(token_ids(words, batch))
+        hidden = masker(batch)
         return ({"token_ids": hidden["token_ids"], "mask_positions": hidden["mask_positions"]},
                 hidden["mask_ids"], hidden["mask_weights"])
 
-    batches = (tf.data.Dataset.from_tensor_slices(list(texts)).shuffle(len(texts), seed=seed)
+    batches = (tf.data.Dataset.from_tensor_slices(ids).shuffle(len(texts), seed=seed)
                .batch(batch_size).map(masked, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE))
     steps = epochs * max(1, math.ceil(len(texts) / batch_size))
     # The classifier's layers live in its distribution strategy; the head and optimizer must too.

@@ -207,7 +207,7 @@ class TextTask(runner.Task):
         class_names = parts["train"].class_names
         pretrained = None
         # Not when resuming: the backup's weights, restored by the fit, hold the pre-training already.
-        resuming = initial_epoch > 0 or any((Path(state_dir) / "backup").glob("*"))
+        resuming = initial_epoch > 0 or core_callbacks.has_backup(state_dir)
         if config.pretrain_epochs and not resuming and pretraining.can_pretrain(model):
             pretrained = pretraining.pretrain(model, features.vectorizer, parts["train"].texts,
                                               epochs=config.pretrain_epochs, batch_size=batch_size, seed=config.seed)

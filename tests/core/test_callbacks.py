@@ -34,15 +34,16 @@ def _fit(run_dir, epochs, extra=()):
 
 def test_a_resumed_fit_returns_the_history_of_the_whole_run(tmp_path):
     run_dir = tmp_path / "state"
+    assert not callbacks.has_backup(run_dir)
     with pytest.raises(KeyboardInterrupt):
         _fit(run_dir, 5, [Crash(at_epoch=3)])
-    assert (run_dir / "backup").is_dir() and (run_dir / "history.json").is_file()
+    assert callbacks.has_backup(run_dir) and (run_dir / "history.json").is_file()
     history = _fit(run_dir, 5)  # resumes at epoch 3
     assert history.epoch == [0, 1, 2, 3, 4]
     assert len(history.history["loss"]) == len(history.history["val_loss"]) == 5
     assert all(np.isfinite(history.history["loss"]))
     assert np.all(np.diff(history.history["elapsed_s"]) > 0)  # training time keeps counting across the resume
-    assert not (run_dir / "backup").exists() and not (run_dir / "history.json").exists()
+    assert not callbacks.has_backup(run_dir) and not (run_dir / "history.json").exists()
     assert len(_fit(run_dir, 2).history["loss"]) == 2  # completed: the next run starts afresh
 
 
