@@ -45,6 +45,8 @@ RECIPES = {
     "vit_conv": {"epochs": 28},
     "vgg_airbench": AIRBENCH_RECIPE,
     "resnet_airbench": AIRBENCH_RECIPE,
+    # airbench95's changes to airbench94: 2.6x wider, learning rate x 0.87 (epochs: see the benchmark summary).
+    "resnet_airbench_wide": {**AIRBENCH_RECIPE, "learning_rate": 0.65},
 }
 
 # The families that train faster in bfloat16 on a CPU with bfloat16 units, where `--mixed-precision auto` picks
@@ -55,7 +57,7 @@ RECIPES = {
 # `benchmark_vision.py --precision-only` measures it (benchmarks/results/vision_precision_speed_cpu.md, Zen 5):
 # bfloat16 / float32 1.30 vgg_airbench, 1.27 resnet_airbench, 1.18 vgg, 1.14 resnet, 0.95 vit, 0.94 vit_conv, 0.54
 # efficientnet; ResNet-20 stays float32 until a second host confirms its gain (one host each way so far).
-BFLOAT16_ON_CPU = ("vgg", "vgg_airbench", "resnet_airbench")
+BFLOAT16_ON_CPU = ("vgg", "vgg_airbench", "resnet_airbench", "resnet_airbench_wide")
 
 
 def recipe(model: str | None) -> dict:
