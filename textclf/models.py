@@ -22,7 +22,7 @@ from keras import layers
 
 from core.registry import Registry
 from textclf.config import PATH_DROPOUT, TUNED, tuned
-from textclf.layers import AddSinePositions, EncoderBlock, PathDropout
+from textclf.layers import AddSinePositions, ComplementNaiveBayes, EncoderBlock, PathDropout
 
 # TokenAndPositionEmbedding's inner PositionEmbedding warns that it drops the mask, but the outer layer
 # computes and propagates the padding mask itself (tests/textclf/test_models.py checks padding is inert).
@@ -68,6 +68,15 @@ def _bag(bag_size):
     return keras.Input((bag_size,), sparse=True, dtype="float32", name="bag")
 
 
+def _with_naive_bayes(logits, bag, num_classes, nb_alpha):
+    """`logits` plus a complement naive Bayes path over the bag (`ComplementNaiveBayes`, weight 0 until
+    `textclf.task.calibrate_paths` sets it), then the softmax; without `nb_alpha`, the softmax alone."""
+    if nb_alpha:
+        naive_bayes = ComplementNaiveBayes(num_classes, nb_alpha, name="naive_bayes")(bag)
+        logits = layers.Add(name="with_naive_bayes")([logits, naive_bayes])
+    return layers.Activation("softmax", name="probabilities")(logits)
+
+
 def _classify(features, num_classes, dropout, l2, *, activation="softmax", name="probabilities"):
     features = layers.Dropout(dropout, name=name.replace("probabilities", "head") + "_dropout")(features)
     regularizer = keras.regularizers.L2(l2) if l2 else None
@@ -76,7 +85,7 @@ def _classify(features, num_classes, dropout, l2, *, activation="softmax", name=
 
 def _transformer(name, vocabulary_size, sequence_length, num_classes, *, embedding_dim, num_layers, num_heads,
                  intermediate_dim, dropout, l2, pool_embeddings, embed=_learned_positions, bag_size=None,
-                 path_dropout=PATH_DROPOUT):
+                 path_dropout=PATH_DROPOUT, nb_alpha=0.0):
     token_ids = keras.Input((sequence_length,), dtype="int32", name="token_ids")
     embedded = embed(token_ids, vocabulary_size, sequence_length, embedding_dim)
     x = layers.Dropout(dropout, name="embedding_dropout")(embedded)
@@ -96,7 +105,7 @@ def _transformer(name, vocabulary_size, sequence_length, num_classes, *, embeddi
     deep = _classify(pooled, num_classes, dropout, l2, activation=None, name="deep_logits")
     wide = _classify(bag, num_classes, 0.0, l2, activation=None, name="wide_logits")
     logits = PathDropout(path_dropout, name="path_dropout")([deep, wide])
-    probabilities = layers.Activation("softmax", name="probabilities")(logits)
+    probabilities = _with_naive_bayes(logits, bag, num_classes, nb_alpha)
     return keras.Model({"token_ids": token_ids, "bag": bag}, probabilities, name=name)
 
 
@@ -123,7 +132,7 @@ def build_seed(vocabulary_size: int, sequence_length: int, num_classes: int, *, 
 @MODELS.register("wide_deep")
 def build_wide_deep(vocabulary_size: int, sequence_length: int, num_classes: int, *, bag_size: int,
                     l2: float = TUNED["l2"], dropout: float = tuned("wide_deep")["dropout"],
-                    path_dropout: float = PATH_DROPOUT) -> keras.Model:
+                    path_dropout: float = PATH_DROPOUT, nb_alpha: float = 0.0) -> keras.Model:
     """Wide and deep: `compact`'s pooled encoder and embeddings (deep logits) beside a linear layer on a
     TF-IDF bag of n-grams (wide logits), one softmax over their sum.
     Inputs `{"token_ids": [batch, sequence_length], "bag": [batch, bag_size]}`.
@@ -136,6 +145,9 @@ def build_wide_deep(vocabulary_size: int, sequence_length: int, num_classes: int
         dropout: of embeddings, attention and the deep head (not of the bag).
         path_dropout: `PathDropout`'s rate: the share of training examples that train one path alone
             (`textclf.config.PATH_DROPOUT`).
+        nb_alpha: with a value > 0, a third path: complement naive Bayes over the bag (`ComplementNaiveBayes`
+            with this smoothing; its weights counted by `textclf.task.fit_naive_bayes` before training, its
+            inference weight 0 until `textclf.task.calibrate_paths`).
 
     Example:
         >>> model = build_wide_deep(1000, 32, 4, bag_size=5000)
@@ -145,23 +157,26 @@ def build_wide_deep(vocabulary_size: int, sequence_length: int, num_classes: int
     """
     return _transformer("wide_deep", vocabulary_size, sequence_length, num_classes, embedding_dim=64,
                         num_layers=1, num_heads=2, intermediate_dim=128, dropout=dropout, l2=l2,
-                        pool_embeddings=True, bag_size=bag_size, path_dropout=path_dropout)
+                        pool_embeddings=True, bag_size=bag_size, path_dropout=path_dropout, nb_alpha=nb_alpha)
 
 
 @MODELS.register("bag")
 def build_bag(num_classes: int, *, bag_size: int, l2: float = TUNED["l2"],
-              dropout: float = TUNED["dropout"]) -> keras.Model:
+              dropout: float = TUNED["dropout"], nb_alpha: float = 0.0) -> keras.Model:
     """`wide_deep` without its deep path: softmax regression on the TF-IDF bag alone, trained like every
     model here (the ablation that shows what attention and embeddings add). Input `{"bag": [batch, bag_size]}`,
     sparse.
 
-    Args: as `build_wide_deep`'s; `dropout`, of the deep path there, has nothing to act on here (the bag has
-    none in either model), so the two rows of a benchmark with one `--set dropout=...` differ by the deep path
-    only.
+    Args: as `build_wide_deep`'s (`nb_alpha` adds the same naive Bayes path); `dropout`, of the deep path
+    there, has nothing to act on here (the bag has none in either model), so the two rows of a benchmark with
+    one `--set dropout=...` differ by the deep path only.
 
     Example:
         >>> build_bag(4, bag_size=5000)({"bag": tf.sparse.SparseTensor([[0, 7]], [1.0], [1, 5000])}).shape
         TensorShape([1, 4])
     """
     bag = _bag(bag_size)
-    return keras.Model({"bag": bag}, _classify(bag, num_classes, 0.0, l2), name="bag")
+    if not nb_alpha:
+        return keras.Model({"bag": bag}, _classify(bag, num_classes, 0.0, l2), name="bag")
+    wide = _classify(bag, num_classes, 0.0, l2, activation=None, name="wide_logits")
+    return keras.Model({"bag": bag}, _with_naive_bayes(wide, bag, num_classes, nb_alpha), name="bag")

@@ -23,7 +23,7 @@ from core import export, optimizers, report, runner
 from core import plots as core_plots
 from core.metrics import classification_metrics
 from textclf import data, models, plots, pretraining
-from textclf.config import PATH_WEIGHT_GRID, TextConfig
+from textclf.config import NB_WEIGHT_GRID, PATH_WEIGHT_GRID, TextConfig
 from textclf.layers import BagOfNgrams
 
 
@@ -178,7 +178,7 @@ def build_model(config: TextConfig, vocabulary_size: int, num_classes: int, trai
     names = models.input_names(config.model)
     sizes = {**({"vocabulary_size": vocabulary_size, "sequence_length": config.sequence_length}
                 if "token_ids" in names else {}), **({"bag_size": bag_size} if "bag" in names else {})}
-    options = models.options(config.model, {"path_dropout": config.path_dropout})
+    options = models.options(config.model, {"path_dropout": config.path_dropout, "nb_alpha": config.nb_alpha})
     model = models.build(config.model, **sizes, **options, num_classes=num_classes, dropout=config.dropout,
                          l2=config.l2)
     model.compile(optimizer=optimizer(config, optimizers.steps_per_epoch(train_size, batch_size or config.batch_size)),
@@ -211,6 +211,7 @@ class TextTask(runner.Task):
         if config.pretrain_epochs and not resuming and pretraining.can_pretrain(model):
             pretrained = pretraining.pretrain(model, features.vectorizer, parts["train"].texts,
                                               epochs=config.pretrain_epochs, batch_size=batch_size, seed=config.seed)
+        fit_naive_bayes(model, features.bag, parts["train"])
         train = _dataset(features, parts["train"], batch_size, True, config.seed, len(class_names))
         validation = _dataset(features, parts["validation"], batch_size, False, config.seed, len(class_names))
         extra = list(callbacks)
@@ -238,6 +239,7 @@ class TextTask(runner.Task):
                 "vocabulary_size": trained.vectorizer.vocabulary_size(),
                 **({"bag_size": trained.features.bag.vocabulary_size()} if trained.features.bag else {}),
                 **({"path_weights": path_weights(trained.model)} if path_weights(trained.model) else {}),
+                **({"nb_weight": nb_weight(trained.model)} if _naive_bayes(trained.model) else {}),
                 **({"pretraining": trained.pretraining} if trained.pretraining else {})}
 
     def report(self, config, inputs, trained, metrics) -> runner.ReportContent:
@@ -289,25 +291,63 @@ def predict(trained: Trained, texts: list[str]) -> np.ndarray:
     return trained.model.predict(_batches(trained, texts), verbose=0)
 
 
-def calibrate_paths(trained: Trained, validation: data.TextData, grid=PATH_WEIGHT_GRID) -> list[float] | None:
-    """For a model with a `PathDropout` layer ("path_dropout"; `wide_deep`): sets its first path's (the deep
-    path's) inference weight to the value of `grid` with the lowest log-loss on `validation` (the other paths
-    keep 1) and returns the weights; None for other models. Temperature scaling per path, on data the fit
-    never trained on: the deep path memorises the training texts and is over-confident on new ones."""
-    layer = _path_dropout(trained.model)
+def fit_naive_bayes(model: keras.Model, bag: BagOfNgrams | None, train: data.TextData) -> bool:
+    """For a model with a `ComplementNaiveBayes` layer ("naive_bayes"): sets its weights from the per-class sums
+    of the training texts' TF-IDF bag, divided by the bag's `scale` (so `nb_alpha` is in units of the unit-norm
+    TF-IDF, as scikit-learn's `ComplementNB` on a `TfidfVectorizer`'s output). Returns whether it did."""
+    layer = _naive_bayes(model)
     if layer is None:
-        return None
-    paths = keras.Model(trained.model.input, layer.input)
-    logits = [np.asarray(path, dtype="float64")
-              for path in paths.predict(_batches(trained, validation.texts), verbose=0)]
-    others = sum(logits[1:])
+        return False
+    sums = np.zeros((layer.num_classes, bag.vocabulary_size()))
+    labels = np.asarray(train.labels)
+    for start in range(0, len(train), 1024):
+        features = bag(tf.constant(train.texts[start:start + 1024]))
+        indices = features.indices.numpy()
+        np.add.at(sums, (labels[start + indices[:, 0]], indices[:, 1]), features.values.numpy() / bag.scale)
+    layer.fit(sums)
+    return True
 
-    def log_loss(weight):
-        log_probabilities = special.log_softmax(weight * logits[0] + others, axis=1)
+
+def calibrate_paths(trained: Trained, validation: data.TextData, grid=PATH_WEIGHT_GRID,
+                    nb_grid=NB_WEIGHT_GRID) -> list[float] | None:
+    """Sets the inference weights of a model's extra paths to the values with the lowest log-loss on
+    `validation`, and returns [deep path, other paths..., naive Bayes] (None for a model with neither):
+
+    - a `PathDropout` layer ("path_dropout"; `wide_deep`): its first path's (the deep path's) weight, from
+      `grid` (the other paths keep 1). Temperature scaling per path, on data the fit never trained on: the deep
+      path memorises the training texts and is over-confident on new ones;
+    - a `ComplementNaiveBayes` layer ("naive_bayes"; `nb_alpha` > 0): its `logit_weight`, from `nb_grid`
+      (0 turns it off), chosen jointly with the deep path's."""
+    model = trained.model
+    paths, naive_bayes = _path_dropout(model), _naive_bayes(model)
+    if paths is None and naive_bayes is None:
+        return None
+    if naive_bayes is not None:
+        naive_bayes.logit_weight.assign(1.0)  # its logits as they are, for the search
+    # The pieces of the logits: the paths (or, without PathDropout, the one linear path), and naive Bayes.
+    pieces = list(paths.input) if paths is not None else [model.get_layer("wide_logits").output]
+    pieces += [naive_bayes.output] if naive_bayes is not None else []
+    outputs = keras.Model(model.input, pieces).predict(_batches(trained, validation.texts), verbose=0)
+    outputs = [np.asarray(output, dtype="float64") for output in (outputs if isinstance(outputs, list) else [outputs])]
+    path_logits = outputs[:len(paths.input)] if paths is not None else outputs[:1]
+    nb_logits = outputs[-1] if naive_bayes is not None else 0.0
+    others = sum(path_logits[1:])
+    deep_grid = grid if paths is not None else (1.0,)
+
+    def log_loss(weights):
+        deep, nb = weights
+        log_probabilities = special.log_softmax(deep * path_logits[0] + others + nb * nb_logits, axis=1)
         return -log_probabilities[np.arange(len(validation)), validation.labels].mean()
 
-    weights = [min(grid, key=log_loss)] + [1.0] * (len(logits) - 1)
-    layer.path_weights.assign(np.array(weights, dtype="float32"))
+    deep, nb = min(((deep, nb) for deep in deep_grid for nb in (nb_grid if naive_bayes is not None else (0.0,))),
+                   key=log_loss)
+    weights = []
+    if paths is not None:
+        weights = [deep] + [1.0] * (len(path_logits) - 1)
+        paths.path_weights.assign(np.array(weights, dtype="float32"))
+    if naive_bayes is not None:
+        naive_bayes.logit_weight.assign(nb)
+        weights.append(nb)
     return weights
 
 
@@ -315,10 +355,20 @@ def _path_dropout(model: keras.Model):
     return next((layer for layer in model.layers if layer.name == "path_dropout"), None)
 
 
+def _naive_bayes(model: keras.Model):
+    return next((layer for layer in model.layers if layer.name == "naive_bayes"), None)
+
+
 def path_weights(model: keras.Model) -> list[float] | None:
-    """The inference weights of the model's paths (`calibrate_paths`); None for a model without paths."""
+    """The inference weights of the model's `PathDropout` paths (`calibrate_paths`); None without one."""
     layer = _path_dropout(model)
     return None if layer is None else [float(weight) for weight in np.asarray(layer.path_weights)]
+
+
+def nb_weight(model: keras.Model) -> float | None:
+    """The naive Bayes path's inference weight (`calibrate_paths`); None for a model without one."""
+    layer = _naive_bayes(model)
+    return None if layer is None else float(np.asarray(layer.logit_weight))
 
 
 def has_attention(model: keras.Model) -> bool:

@@ -45,16 +45,18 @@ def test_vit_conv_tokenizes_with_a_convolutional_stem():
         models.build("vit_conv", input_shape=(30, 30, 3), num_classes=3, patch_size=3)
 
 
-@pytest.mark.parametrize("name", ["vgg_airbench", "resnet_airbench"])
-def test_airbench_networks_are_airbench94s_and_the_task_whitens_their_first_layer(name):
+@pytest.mark.parametrize("name, parameters, width", [("vgg_airbench", 1_973_944, 256),  # airbench94's 1.97 M
+                                                      ("resnet_airbench", 1_973_944, 256),  # shortcuts add none
+                                                      ("resnet_airbench_wide", 4_608_312, 384)])  # airbench95's
+def test_airbench_networks_are_airbench94s_and_the_task_whitens_their_first_layer(name, parameters, width):
     from vision import task
 
     model = models.build(name, input_shape=(32, 32, 3), num_classes=10)
-    assert model.count_params() == 1_973_944  # airbench94's 1.97 M; shortcuts add none
+    assert model.count_params() == parameters
     shortcuts = [layer.name for layer in model.layers if isinstance(layer, keras.layers.Add)]
     assert shortcuts == ([] if name == "vgg_airbench" else ["block0_shortcut", "block1_shortcut", "block2_shortcut"])
     assert model.get_layer("whitening").output.shape == (None, 31, 31, 24)
-    assert model.get_layer("block2_conv1").output.shape == (None, 3, 3, 256)
+    assert model.get_layer("block2_conv1").output.shape == (None, 3, 3, width)
     images = np.random.default_rng(0).integers(0, 256, (64, 32, 32, 3)).astype("float32")
     before = np.asarray(model.get_layer("whitening").kernel).copy()
     assert task.adapt_whitening(model, images) == 1
@@ -88,6 +90,7 @@ def test_whitening_adapts_on_a_random_sample_not_the_first_class():
 def test_unknown_model_lists_the_registered_ones():
     from core.errors import UserError
 
-    with pytest.raises(UserError, match="choose one of vgg_airbench, resnet_airbench, efficientnet, efficientnet_b0, "
-                                        "resnet, resnet56, resnet_bottleneck, vgg, vit, vit_conv"):
+    with pytest.raises(UserError, match="choose one of vgg_airbench, resnet_airbench, resnet_airbench_wide, "
+                                        "efficientnet, efficientnet_b0, resnet, resnet56, resnet_bottleneck, vgg, vit, "
+                                        "vit_conv"):
         models.build("alexnet", input_shape=(32, 32, 3), num_classes=3)

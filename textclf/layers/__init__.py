@@ -3,7 +3,8 @@
 from textclf.layers.add_sine_positions import AddSinePositions
 from textclf.layers.bag_of_ngrams import BagOfNgrams
 from textclf.layers.encoder_block import EncoderBlock
+from textclf.layers.naive_bayes import ComplementNaiveBayes
 from textclf.layers.path_dropout import PathDropout
 from textclf.layers.self_attention import SelfAttention
 
-__all__ = ["AddSinePositions", "BagOfNgrams", "EncoderBlock", "PathDropout", "SelfAttention"]
+__all__ = ["AddSinePositions", "BagOfNgrams", "ComplementNaiveBayes", "EncoderBlock", "PathDropout", "SelfAttention"]
