@@ -34,7 +34,7 @@ PATH_DROPOUT = 0.5
 # The deep path's inference weights tried by textclf.task.calibrate_paths (the one with the lowest
 # validation log-loss is kept; the wide path keeps weight 1).
 PATH_WEIGHT_GRID = tuple(round(0.05 * step, 2) for step in range(21))
-# The naive Bayes path's inference weights tried with them (0: off; geometric 0.005 .. 2, since its logits'
+# The naive Bayes path's inference weights tried with them (0: off; geometric 0.005 .. 1.46, since its logits'
 # scale, unlike the deep path's, has nothing to do with the wide path's).
 NB_WEIGHT_GRID = (0.0,) + tuple(round(0.005 * 1.5 ** step, 4) for step in range(15))
 

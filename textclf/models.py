@@ -72,7 +72,8 @@ def _with_naive_bayes(logits, bag, num_classes, nb_alpha):
     """`logits` plus a complement naive Bayes path over the bag (`ComplementNaiveBayes`, weight 0 until
     `textclf.task.calibrate_paths` sets it), then the softmax; without `nb_alpha`, the softmax alone."""
     if nb_alpha:
-        naive_bayes = ComplementNaiveBayes(num_classes, nb_alpha, name="naive_bayes")(bag)
+        # float32 whatever the policy: its weights are about 12, and bfloat16 would round away their differences
+        naive_bayes = ComplementNaiveBayes(num_classes, nb_alpha, dtype="float32", name="naive_bayes")(bag)
         logits = layers.Add(name="with_naive_bayes")([logits, naive_bayes])
     return layers.Activation("softmax", name="probabilities")(logits)
 

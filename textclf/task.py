@@ -311,7 +311,8 @@ def fit_naive_bayes(model: keras.Model, bag: BagOfNgrams | None, train: data.Tex
 def calibrate_paths(trained: Trained, validation: data.TextData, grid=PATH_WEIGHT_GRID,
                     nb_grid=NB_WEIGHT_GRID) -> list[float] | None:
     """Sets the inference weights of a model's extra paths to the values with the lowest log-loss on
-    `validation`, and returns [deep path, other paths..., naive Bayes] (None for a model with neither):
+    `validation`, and returns them: [deep path, other paths...] with a `PathDropout` layer, then the naive Bayes
+    weight with a naive Bayes path (`[nb]` alone for `bag`); None for a model with neither:
 
     - a `PathDropout` layer ("path_dropout"; `wide_deep`): its first path's (the deep path's) weight, from
       `grid` (the other paths keep 1). Temperature scaling per path, on data the fit never trained on: the deep

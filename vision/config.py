@@ -46,7 +46,7 @@ RECIPES = {
     "vgg_airbench": AIRBENCH_RECIPE,
     "resnet_airbench": AIRBENCH_RECIPE,
     # airbench95's changes to airbench94: 2.6x the multiply-adds (widths 128/384/384), learning rate x 0.87.
-    # 28 epochs: what fitted the 90-minute budget at the speed its first 3 epochs showed (168 s each, Zen 5).
+    # 28 epochs: what fitted the 90-minute budget at the speed of its first epochs here (about 170 s each, Zen 5).
     # CIFAR-10 (`vision_benchmark_cifar10_resnet_airbench_wide_28ep.md`): 0.9096 (flip TTA 0.9198) after 80.5
     # min of training; the per-epoch test curve passed 91 % after 74.9 min (epoch 26), 0.9100 after the last.
     "resnet_airbench_wide": {**AIRBENCH_RECIPE, "learning_rate": 0.65, "epochs": 28},

@@ -22,7 +22,7 @@ def test_complement_naive_bayes_is_scikit_learns():
     classes = rng.integers(0, 3, 60)
     reference = ComplementNB(alpha=0.3).fit(features, classes)
     layer = ComplementNaiveBayes(3, alpha=0.3)
-    layer.fit(features, classes)
+    layer.fit(np.stack([features[classes == label].sum(axis=0) for label in range(3)]))
     np.testing.assert_allclose(np.asarray(layer.kernel), reference.feature_log_prob_.T, rtol=1e-5)
     sparse = tf.sparse.from_dense(tf.constant(features[:5], tf.float32))
     np.testing.assert_array_equal(np.asarray(layer(sparse)), np.zeros((5, 3)))  # weight 0 until calibrated
@@ -64,18 +64,24 @@ def test_naive_bayes_is_counted_from_the_training_bag_in_unit_norm_units():
         TextConfig(csv="news.csv", nb_alpha=-1.0).validate()
 
 
-def test_a_wide_deep_run_with_naive_bayes_calibrates_it_and_serves_raw_strings(tmp_path):
+@pytest.mark.parametrize("name", BAG_MODELS)
+def test_a_run_with_naive_bayes_calibrates_it_and_serves_raw_strings(name, tmp_path):
     rng = np.random.default_rng(0)
     rows = [f"{label},{' '.join(rng.choice(TEXT_WORDS[label].split(), size=6))} today\n"
             for label in ["sport", "money"] * 100]
     (tmp_path / "news.csv").write_text("label,text\n" + "".join(rows))
-    config = TextConfig(csv=str(tmp_path / "news.csv"), model="wide_deep", nb_alpha=0.3, epochs=2, sequence_length=16,
+    epochs = 10 if name == "bag" else 2  # the linear model alone needs more of its 5 steps per epoch
+    config = TextConfig(csv=str(tmp_path / "news.csv"), model=name, nb_alpha=0.3, epochs=epochs, sequence_length=16,
                         verbose=0, seed=0, test_curves=False, output_dir=str(tmp_path / "saved_models"),
                         reports_dir=str(tmp_path / "reports"), run_dir=str(tmp_path / "runs"))
     result = task.run(config)
-    deep, wide = result.metrics["path_weights"]
-    assert deep in PATH_WEIGHT_GRID and wide == 1.0
+    if name == "wide_deep":
+        deep, wide = result.metrics["path_weights"]
+        assert deep in PATH_WEIGHT_GRID and wide == 1.0
+    else:
+        assert "path_weights" not in result.metrics
     assert result.metrics["nb_weight"] in [pytest.approx(weight) for weight in NB_WEIGHT_GRID]  # float32
+    assert result.metrics["nb_weight"] > 0  # calibrated, not left at 0: its counts separate these classes
     assert result.metrics["test"]["accuracy"] > 0.9
     serve = tf.saved_model.load(str(result.export_dir)).signatures["serving_default"]
     answer = serve(text=tf.constant([b"goal team win", b"bank profit shares", b"", b"\xff not utf-8"]))
