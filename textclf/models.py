@@ -177,7 +177,5 @@ def build_bag(num_classes: int, *, bag_size: int, l2: float = TUNED["l2"],
         TensorShape([1, 4])
     """
     bag = _bag(bag_size)
-    if not nb_alpha:
-        return keras.Model({"bag": bag}, _classify(bag, num_classes, 0.0, l2), name="bag")
-    wide = _classify(bag, num_classes, 0.0, l2, activation=None, name="wide_logits")
+    wide = _classify(bag, num_classes, 0.0, l2, activation=None, name="wide_logits")  # named as in wide_deep
     return keras.Model({"bag": bag}, _with_naive_bayes(wide, bag, num_classes, nb_alpha), name="bag")

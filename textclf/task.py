@@ -10,6 +10,7 @@ input is `token_ids`, else a dict keyed by the model's input names (`textclf.mod
 """
 
 import dataclasses
+import itertools
 import time
 from pathlib import Path
 
@@ -311,8 +312,9 @@ def fit_naive_bayes(model: keras.Model, bag: BagOfNgrams | None, train: data.Tex
 def calibrate_paths(trained: Trained, validation: data.TextData, grid=PATH_WEIGHT_GRID,
                     nb_grid=NB_WEIGHT_GRID) -> list[float] | None:
     """Sets the inference weights of a model's extra paths to the values with the lowest log-loss on
-    `validation`, and returns them: [deep path, other paths...] with a `PathDropout` layer, then the naive Bayes
-    weight with a naive Bayes path (`[nb]` alone for `bag`); None for a model with neither:
+    `validation`, and returns every piece's weight: [deep path, other paths...] with a `PathDropout` layer, else
+    [1.0] (the linear path of `bag`), then the naive Bayes weight if it has that path; None for a model with
+    neither:
 
     - a `PathDropout` layer ("path_dropout"; `wide_deep`): its first path's (the deep path's) weight, from
       `grid` (the other paths keep 1). Temperature scaling per path, on data the fit never trained on: the deep
@@ -323,32 +325,26 @@ def calibrate_paths(trained: Trained, validation: data.TextData, grid=PATH_WEIGH
     paths, naive_bayes = _path_dropout(model), _naive_bayes(model)
     if paths is None and naive_bayes is None:
         return None
+    # The logits' pieces, each with the weights it may take: the paths (the deep one from `grid`, the others
+    # fixed at 1) or, without PathDropout, the one linear path (fixed at 1); then naive Bayes (read unscaled).
+    pieces = ([(path, grid if index == 0 else (1.0,)) for index, path in enumerate(paths.input)] if paths is not None
+              else [(model.get_layer("wide_logits").output, (1.0,))])
     if naive_bayes is not None:
-        naive_bayes.logit_weight.assign(1.0)  # its logits as they are, for the search
-    # The pieces of the logits: the paths (or, without PathDropout, the one linear path), and naive Bayes.
-    pieces = list(paths.input) if paths is not None else [model.get_layer("wide_logits").output]
-    pieces += [naive_bayes.output] if naive_bayes is not None else []
-    outputs = keras.Model(model.input, pieces).predict(_batches(trained, validation.texts), verbose=0)
-    outputs = [np.asarray(output, dtype="float64") for output in (outputs if isinstance(outputs, list) else [outputs])]
-    path_logits = outputs[:len(paths.input)] if paths is not None else outputs[:1]
-    nb_logits = outputs[-1] if naive_bayes is not None else 0.0
-    others = sum(path_logits[1:])
-    deep_grid = grid if paths is not None else (1.0,)
+        naive_bayes.logit_weight.assign(1.0)
+        pieces.append((naive_bayes.output, nb_grid))
+    outputs = keras.Model(model.input, [piece for piece, _ in pieces]).predict(
+        _batches(trained, validation.texts), verbose=0)
+    logits = [np.asarray(output, dtype="float64") for output in outputs]
 
     def log_loss(weights):
-        deep, nb = weights
-        log_probabilities = special.log_softmax(deep * path_logits[0] + others + nb * nb_logits, axis=1)
+        log_probabilities = special.log_softmax(sum(w * piece for w, piece in zip(weights, logits)), axis=1)
         return -log_probabilities[np.arange(len(validation)), validation.labels].mean()
 
-    deep, nb = min(((deep, nb) for deep in deep_grid for nb in (nb_grid if naive_bayes is not None else (0.0,))),
-                   key=log_loss)
-    weights = []
+    weights = list(min(itertools.product(*(choices for _, choices in pieces)), key=log_loss))
     if paths is not None:
-        weights = [deep] + [1.0] * (len(path_logits) - 1)
-        paths.path_weights.assign(np.array(weights, dtype="float32"))
+        paths.path_weights.assign(np.array(weights[:len(paths.input)], dtype="float32"))
     if naive_bayes is not None:
-        naive_bayes.logit_weight.assign(nb)
-        weights.append(nb)
+        naive_bayes.logit_weight.assign(weights[-1])
     return weights
 
 

@@ -67,7 +67,7 @@ def test_bag_builders_default_to_the_config_defaults(name):
 def test_wide_deep_contains_the_bag_model():
     """With its deep logits at zero, `wide_deep` is `bag`: the linear model is inside it."""
     bag, wide_deep = _build("bag"), _build("wide_deep")
-    wide_deep.get_layer("wide_logits").set_weights(bag.get_layer("probabilities").get_weights())
+    wide_deep.get_layer("wide_logits").set_weights(bag.get_layer("wide_logits").get_weights())
     deep = wide_deep.get_layer("deep_logits")
     deep.set_weights([np.zeros(weight.shape) for weight in deep.get_weights()])
     inputs = _inputs("wide_deep")
