@@ -24,7 +24,7 @@ from core.callbacks import ElapsedTime
 from core.errors import UserError
 from core.metrics import classification_metrics
 from textclf import data, models, task
-from textclf.config import NB_WEIGHT_GRID, PATH_WEIGHT_GRID, TextConfig
+from textclf.config import NB_ALPHA_GRID, NB_MIXTURE_GRID, PATH_WEIGHT_GRID, TextConfig
 
 
 def folds(labels: np.ndarray, count: int, seed: int) -> list[list[int]]:
@@ -60,7 +60,7 @@ def evaluate_model(config: TextConfig, parts: dict[str, data.TextData]) -> tuple
     predictions = task.predict(trained, parts["test"].texts).argmax(axis=1)
     metrics = classification_metrics(parts["test"].labels, predictions, trained.class_names)
     epochs = len(trained.history["loss"])
-    weights, nb_weight = task.path_weights(trained.model), task.nb_weight(trained.model)
+    weights, naive_bayes = task.path_weights(trained.model), task.naive_bayes_settings(trained.model)
     return {"accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"], "epochs": epochs,
             "train_seconds": trained.train_seconds,
             "train_examples_per_s": epochs * len(parts["train"]) / trained.train_seconds,
@@ -68,7 +68,7 @@ def evaluate_model(config: TextConfig, parts: dict[str, data.TextData]) -> tuple
             # for wide_deep, before its paths' inference weights are calibrated (so not the final model's)
             "validation_accuracy_per_epoch": [float(value) for value in trained.history["val_accuracy"]],
             **({"path_weights": weights} if weights else {}),
-            **({"nb_weight": nb_weight} if nb_weight is not None else {}),
+            **(naive_bayes or {}),
             # masked-word pre-training's accuracy per epoch (of the hidden words), when the model had any
             **({"pretraining_accuracy_per_epoch": trained.pretraining["accuracy"]} if trained.pretraining else {})
             }, trained
@@ -255,10 +255,11 @@ def model_settings(config: dict) -> str:
         settings += (f"; path dropout {config['path_dropout']}; the deep path's inference weight chosen on each "
                      f"fold's validation part (lowest log-loss) among {PATH_WEIGHT_GRID[0]}..{PATH_WEIGHT_GRID[-1]} "
                      f"(step {PATH_WEIGHT_GRID[1]})")
-    if "bag" in names and config.get("nb_alpha"):
-        settings += (f"; a complement naive Bayes path over the bag (smoothing {config['nb_alpha']} in unit-norm "
-                     f"TF-IDF units), counted from the training part, its inference weight chosen with the paths' "
-                     f"on the validation part among 0 and {NB_WEIGHT_GRID[1]}..{NB_WEIGHT_GRID[-1]} (geometric)")
+    if "bag" in names and config.get("naive_bayes"):
+        settings += (f"; a multinomial naive Bayes path over the bag, counted from the training part, mixed into the "
+                     f"probabilities; its smoothing (among {', '.join(map(str, NB_ALPHA_GRID))}, unit-norm TF-IDF "
+                     f"units) and mixture weight (among {NB_MIXTURE_GRID[0]}..{NB_MIXTURE_GRID[-1]}, step "
+                     f"{NB_MIXTURE_GRID[1]}) chosen with the paths' on the validation part (lowest log-loss)")
     return f"model `{config['model']}`: {settings}."
 
 
@@ -295,10 +296,10 @@ def markdown(result: dict, environment: dict, wall_time_s: float, source: str, c
         weights = [fold["path_weights"][0] for fold in result["per_fold"].get(name, []) if "path_weights" in fold]
         if weights:
             lines += [f"`{name}`'s deep-path weight per fold: {', '.join(f'{weight:.2f}' for weight in weights)}.", ""]
-        nb_weights = [fold["nb_weight"] for fold in result["per_fold"].get(name, []) if "nb_weight" in fold]
-        if nb_weights:
-            lines += [f"`{name}`'s naive Bayes weight per fold: {', '.join(f'{weight:.4g}' for weight in nb_weights)}.",
-                      ""]
+        mixed = [f"{fold['nb_alpha']:g} / {fold['nb_mixture']:.2f}" for fold in result["per_fold"].get(name, [])
+                 if "nb_mixture" in fold]
+        if mixed:
+            lines += [f"`{name}`'s naive Bayes smoothing / mixture weight per fold: {', '.join(mixed)}.", ""]
     if notes:
         lines += [notes, ""]
     return "\n".join(lines)

@@ -34,9 +34,11 @@ PATH_DROPOUT = 0.5
 # The deep path's inference weights tried by textclf.task.calibrate_paths (the one with the lowest
 # validation log-loss is kept; the wide path keeps weight 1).
 PATH_WEIGHT_GRID = tuple(round(0.05 * step, 2) for step in range(21))
-# The naive Bayes path's inference weights tried with them (0: off; geometric 0.005 .. 1.46, since its logits'
-# scale, unlike the deep path's, has nothing to do with the wide path's).
-NB_WEIGHT_GRID = (0.0,) + tuple(round(0.005 * 1.5 ** step, 4) for step in range(15))
+# The naive Bayes path (`--naive-bayes`): its smoothing and its mixture weight are chosen with the deep path's
+# weight on the validation part (lowest log-loss) from these grids (the smoothing's in units of the unit-norm
+# TF-IDF; the mixture weight 0 turns the path off).
+NB_ALPHA_GRID = (0.01, 0.03, 0.1, 0.3, 1.0)
+NB_MIXTURE_GRID = tuple(round(0.05 * step, 2) for step in range(21))
 
 # The seeds' regularisation comparison (each one thing on an unregularised base) and the tuned default.
 # A variant sets these fields unless they are given explicitly (a flag, --set, a tuner's hyper-parameter).
@@ -83,9 +85,9 @@ class TextConfig(RunOptions):
     bag_char_tokens: int = field(default=300000, metadata={"help": "the bag's character n-gram vocabulary size"})
     bag_scale: float = field(default=BAG_SCALE, metadata={
         "help": "models with a TF-IDF bag: the L2-normalised TF-IDF is multiplied by this"})
-    nb_alpha: float = field(default=0.0, metadata={
-        "help": "models with a TF-IDF bag: add a complement naive Bayes path over the bag with this smoothing (in "
-                "units of the unit-norm TF-IDF; 0: none); its weight is set on validation data after training"})
+    naive_bayes: bool = field(default=False, metadata={
+        "help": "models with a TF-IDF bag: mix multinomial naive Bayes over the bag into their probabilities (its "
+                "smoothing and weight chosen on validation data after training)"})
     path_dropout: float = field(default=PATH_DROPOUT, metadata={
         "help": "wide_deep: share of training examples that train only one path (deep or wide)"})
     sequence_length: int = field(default=128, metadata={"help": "tokens per text (longer texts are truncated)"})
@@ -153,8 +155,6 @@ class TextConfig(RunOptions):
             raise UserError(f"--pretrain-epochs must be >= 0, got {self.pretrain_epochs}")
         if not 0 <= self.weight_averaging < 1:
             raise UserError(f"--weight-averaging must be in [0, 1), got {self.weight_averaging}")
-        if self.nb_alpha < 0:
-            raise UserError(f"--nb-alpha must be >= 0 (0: no naive Bayes path), got {self.nb_alpha}")
         if self.bag_scale <= 0 or not 0 <= self.path_dropout <= 1:
             raise UserError(f"--bag-scale must be positive and --path-dropout in [0, 1], got {self.bag_scale} and "
                             f"{self.path_dropout}")

@@ -21,8 +21,8 @@ import keras_hub
 from keras import layers
 
 from core.registry import Registry
-from textclf.config import PATH_DROPOUT, TUNED, tuned
-from textclf.layers import AddSinePositions, ComplementNaiveBayes, EncoderBlock, PathDropout
+from textclf.config import BAG_SCALE, NB_ALPHA_GRID, PATH_DROPOUT, TUNED, tuned
+from textclf.layers import AddSinePositions, EncoderBlock, MultinomialNaiveBayes, PathDropout, ProbabilityMixture
 
 # TokenAndPositionEmbedding's inner PositionEmbedding warns that it drops the mask, but the outer layer
 # computes and propagates the padding mask itself (tests/textclf/test_models.py checks padding is inert).
@@ -68,14 +68,18 @@ def _bag(bag_size):
     return keras.Input((bag_size,), sparse=True, dtype="float32", name="bag")
 
 
-def _with_naive_bayes(logits, bag, num_classes, nb_alpha):
-    """`logits` plus a complement naive Bayes path over the bag (`ComplementNaiveBayes`, weight 0 until
-    `textclf.task.calibrate_paths` sets it), then the softmax; without `nb_alpha`, the softmax alone."""
-    if nb_alpha:
-        # float32 whatever the policy: its weights are about 12, and bfloat16 would round away their differences
-        naive_bayes = ComplementNaiveBayes(num_classes, nb_alpha, dtype="float32", name="naive_bayes")(bag)
-        logits = layers.Add(name="with_naive_bayes")([logits, naive_bayes])
-    return layers.Activation("softmax", name="probabilities")(logits)
+def _with_naive_bayes(logits, bag, num_classes, naive_bayes, bag_scale):
+    """The softmax of `logits`; with `naive_bayes`, mixed with a multinomial naive Bayes path's probabilities
+    over the bag (`MultinomialNaiveBayes` in a `ProbabilityMixture`, whose weight is 0 until
+    `textclf.task.calibrate_paths` sets it, with the smoothing)."""
+    probabilities = layers.Activation("softmax", name="paths_probabilities" if naive_bayes else "probabilities")(logits)
+    if not naive_bayes:
+        return probabilities
+    # float32 whatever the policy: its log-probabilities are about -12, and bfloat16 would round away their
+    # differences
+    counted = MultinomialNaiveBayes(num_classes, alpha=NB_ALPHA_GRID[len(NB_ALPHA_GRID) // 2], input_scale=bag_scale,
+                                    dtype="float32", name="naive_bayes")(bag)
+    return ProbabilityMixture(dtype="float32", name="probabilities")([probabilities, counted])
 
 
 def _classify(features, num_classes, dropout, l2, *, activation="softmax", name="probabilities"):
@@ -86,7 +90,7 @@ def _classify(features, num_classes, dropout, l2, *, activation="softmax", name=
 
 def _transformer(name, vocabulary_size, sequence_length, num_classes, *, embedding_dim, num_layers, num_heads,
                  intermediate_dim, dropout, l2, pool_embeddings, embed=_learned_positions, bag_size=None,
-                 path_dropout=PATH_DROPOUT, nb_alpha=0.0):
+                 path_dropout=PATH_DROPOUT, naive_bayes=False, bag_scale=BAG_SCALE):
     token_ids = keras.Input((sequence_length,), dtype="int32", name="token_ids")
     embedded = embed(token_ids, vocabulary_size, sequence_length, embedding_dim)
     x = layers.Dropout(dropout, name="embedding_dropout")(embedded)
@@ -106,7 +110,7 @@ def _transformer(name, vocabulary_size, sequence_length, num_classes, *, embeddi
     deep = _classify(pooled, num_classes, dropout, l2, activation=None, name="deep_logits")
     wide = _classify(bag, num_classes, 0.0, l2, activation=None, name="wide_logits")
     logits = PathDropout(path_dropout, name="path_dropout")([deep, wide])
-    probabilities = _with_naive_bayes(logits, bag, num_classes, nb_alpha)
+    probabilities = _with_naive_bayes(logits, bag, num_classes, naive_bayes, bag_scale)
     return keras.Model({"token_ids": token_ids, "bag": bag}, probabilities, name=name)
 
 
@@ -133,7 +137,8 @@ def build_seed(vocabulary_size: int, sequence_length: int, num_classes: int, *, 
 @MODELS.register("wide_deep")
 def build_wide_deep(vocabulary_size: int, sequence_length: int, num_classes: int, *, bag_size: int,
                     l2: float = TUNED["l2"], dropout: float = tuned("wide_deep")["dropout"],
-                    path_dropout: float = PATH_DROPOUT, nb_alpha: float = 0.0) -> keras.Model:
+                    path_dropout: float = PATH_DROPOUT, naive_bayes: bool = False,
+                    bag_scale: float = BAG_SCALE) -> keras.Model:
     """Wide and deep: `compact`'s pooled encoder and embeddings (deep logits) beside a linear layer on a
     TF-IDF bag of n-grams (wide logits), one softmax over their sum.
     Inputs `{"token_ids": [batch, sequence_length], "bag": [batch, bag_size]}`.
@@ -146,10 +151,10 @@ def build_wide_deep(vocabulary_size: int, sequence_length: int, num_classes: int
         dropout: of embeddings, attention and the deep head (not of the bag).
         path_dropout: `PathDropout`'s rate: the share of training examples that train one path alone
             (`textclf.config.PATH_DROPOUT`).
-        nb_alpha: with a value > 0, a third path: complement naive Bayes over the bag (`ComplementNaiveBayes`
-            with this smoothing; its weights counted by `textclf.task.fit_naive_bayes` before training, its
-            inference weight 0 until `textclf.task.calibrate_paths`).
-
+        naive_bayes: mix the model's probabilities with multinomial naive Bayes over the bag
+            (`MultinomialNaiveBayes`: weights counted by `textclf.task.fit_naive_bayes` before training; the
+            mixture weight, 0 until then, and the smoothing chosen by `textclf.task.calibrate_paths`).
+        bag_scale: the bag's `scale` (`textclf.layers.BagOfNgrams`), which naive Bayes divides out.
     Example:
         >>> model = build_wide_deep(1000, 32, 4, bag_size=5000)
         >>> bag = tf.sparse.SparseTensor([[0, 7], [1, 42]], [1.0, 1.0], [2, 5000])
@@ -158,17 +163,19 @@ def build_wide_deep(vocabulary_size: int, sequence_length: int, num_classes: int
     """
     return _transformer("wide_deep", vocabulary_size, sequence_length, num_classes, embedding_dim=64,
                         num_layers=1, num_heads=2, intermediate_dim=128, dropout=dropout, l2=l2,
-                        pool_embeddings=True, bag_size=bag_size, path_dropout=path_dropout, nb_alpha=nb_alpha)
+                        pool_embeddings=True, bag_size=bag_size, path_dropout=path_dropout,
+                        naive_bayes=naive_bayes, bag_scale=bag_scale)
 
 
 @MODELS.register("bag")
 def build_bag(num_classes: int, *, bag_size: int, l2: float = TUNED["l2"],
-              dropout: float = TUNED["dropout"], nb_alpha: float = 0.0) -> keras.Model:
+              dropout: float = TUNED["dropout"], naive_bayes: bool = False,
+              bag_scale: float = BAG_SCALE) -> keras.Model:
     """`wide_deep` without its deep path: softmax regression on the TF-IDF bag alone, trained like every
     model here (the ablation that shows what attention and embeddings add). Input `{"bag": [batch, bag_size]}`,
     sparse.
 
-    Args: as `build_wide_deep`'s (`nb_alpha` adds the same naive Bayes path); `dropout`, of the deep path
+    Args: as `build_wide_deep`'s (`naive_bayes` adds the same naive Bayes path); `dropout`, of the deep path
     there, has nothing to act on here (the bag has none in either model), so the two rows of a benchmark with
     one `--set dropout=...` differ by the deep path only.
 
@@ -178,4 +185,4 @@ def build_bag(num_classes: int, *, bag_size: int, l2: float = TUNED["l2"],
     """
     bag = _bag(bag_size)
     wide = _classify(bag, num_classes, 0.0, l2, activation=None, name="wide_logits")  # named as in wide_deep
-    return keras.Model({"bag": bag}, _with_naive_bayes(wide, bag, num_classes, nb_alpha), name="bag")
+    return keras.Model({"bag": bag}, _with_naive_bayes(wide, bag, num_classes, naive_bayes, bag_scale), name="bag")

@@ -24,7 +24,7 @@ from core import export, optimizers, report, runner
 from core import plots as core_plots
 from core.metrics import classification_metrics
 from textclf import data, models, plots, pretraining
-from textclf.config import NB_WEIGHT_GRID, PATH_WEIGHT_GRID, TextConfig
+from textclf.config import NB_ALPHA_GRID, NB_MIXTURE_GRID, PATH_WEIGHT_GRID, TextConfig
 from textclf.layers import BagOfNgrams
 
 
@@ -179,7 +179,8 @@ def build_model(config: TextConfig, vocabulary_size: int, num_classes: int, trai
     names = models.input_names(config.model)
     sizes = {**({"vocabulary_size": vocabulary_size, "sequence_length": config.sequence_length}
                 if "token_ids" in names else {}), **({"bag_size": bag_size} if "bag" in names else {})}
-    options = models.options(config.model, {"path_dropout": config.path_dropout, "nb_alpha": config.nb_alpha})
+    options = models.options(config.model, {"path_dropout": config.path_dropout, "naive_bayes": config.naive_bayes,
+                                            "bag_scale": config.bag_scale})
     model = models.build(config.model, **sizes, **options, num_classes=num_classes, dropout=config.dropout,
                          l2=config.l2)
     model.compile(optimizer=optimizer(config, optimizers.steps_per_epoch(train_size, batch_size or config.batch_size)),
@@ -240,7 +241,7 @@ class TextTask(runner.Task):
                 "vocabulary_size": trained.vectorizer.vocabulary_size(),
                 **({"bag_size": trained.features.bag.vocabulary_size()} if trained.features.bag else {}),
                 **({"path_weights": path_weights(trained.model)} if path_weights(trained.model) else {}),
-                **({"nb_weight": nb_weight(trained.model)} if _naive_bayes(trained.model) else {}),
+                **(naive_bayes_settings(trained.model) or {}),
                 **({"pretraining": trained.pretraining} if trained.pretraining else {})}
 
     def report(self, config, inputs, trained, metrics) -> runner.ReportContent:
@@ -293,9 +294,10 @@ def predict(trained: Trained, texts: list[str]) -> np.ndarray:
 
 
 def fit_naive_bayes(model: keras.Model, bag: BagOfNgrams | None, train: data.TextData) -> bool:
-    """For a model with a `ComplementNaiveBayes` layer ("naive_bayes"): sets its weights from the per-class sums
-    of the training texts' TF-IDF bag, divided by the bag's `scale` (so `nb_alpha` is in units of the unit-norm
-    TF-IDF, as scikit-learn's `ComplementNB` on a `TfidfVectorizer`'s output). Returns whether it did."""
+    """For a model with a `MultinomialNaiveBayes` layer ("naive_bayes"): sets its weights from the per-class sums
+    of the training texts' TF-IDF bag, divided by the bag's `scale` (so the smoothing is in units of the unit-norm
+    TF-IDF, as scikit-learn's `MultinomialNB` on a `TfidfVectorizer`'s output), and the class counts. Returns
+    whether it did."""
     layer = _naive_bayes(model)
     if layer is None:
         return False
@@ -305,47 +307,58 @@ def fit_naive_bayes(model: keras.Model, bag: BagOfNgrams | None, train: data.Tex
         features = bag(tf.constant(train.texts[start:start + 1024]))
         indices = features.indices.numpy()
         np.add.at(sums, (labels[start + indices[:, 0]], indices[:, 1]), features.values.numpy() / bag.scale)
-    layer.fit(sums)
+    layer.fit(sums, np.bincount(labels, minlength=layer.num_classes))
+    layer.counted = (sums, np.bincount(labels, minlength=layer.num_classes))  # calibrate_paths refits the smoothing
     return True
 
 
-def calibrate_paths(trained: Trained, validation: data.TextData, grid=PATH_WEIGHT_GRID,
-                    nb_grid=NB_WEIGHT_GRID) -> list[float] | None:
+def calibrate_paths(trained: Trained, validation: data.TextData, grid=PATH_WEIGHT_GRID, alpha_grid=NB_ALPHA_GRID,
+                    mixture_grid=NB_MIXTURE_GRID) -> list[float] | None:
     """Sets the inference weights of a model's extra paths to the values with the lowest log-loss on
-    `validation`, and returns every piece's weight: [deep path, other paths...] with a `PathDropout` layer, else
-    [1.0] (the linear path of `bag`), then the naive Bayes weight if it has that path; None for a model with
-    neither:
+    `validation`, and returns every logit piece's weight: [deep path, other paths...] with a `PathDropout`
+    layer, else [1.0] (the linear path of `bag`); None for a model with neither that nor naive Bayes:
 
     - a `PathDropout` layer ("path_dropout"; `wide_deep`): its first path's (the deep path's) weight, from
       `grid` (the other paths keep 1). Temperature scaling per path, on data the fit never trained on: the deep
       path memorises the training texts and is over-confident on new ones;
-    - a `ComplementNaiveBayes` layer ("naive_bayes"; `nb_alpha` > 0): its `logit_weight`, from `nb_grid`
-      (0 turns it off), chosen jointly with the deep path's."""
+    - a `MultinomialNaiveBayes` layer ("naive_bayes"; `--naive-bayes`): its smoothing, from `alpha_grid` (its
+      weights recounted for each), and its `ProbabilityMixture` weight, from `mixture_grid` (0 turns it off),
+      chosen jointly with the deep path's (`naive_bayes_settings` reads them back)."""
     model = trained.model
     paths, naive_bayes = _path_dropout(model), _naive_bayes(model)
     if paths is None and naive_bayes is None:
         return None
     # The logits' pieces, each with the weights it may take: the paths (the deep one from `grid`, the others
-    # fixed at 1) or, without PathDropout, the one linear path (fixed at 1); then naive Bayes (read unscaled).
+    # fixed at 1) or, without PathDropout, the one linear path (fixed at 1).
     pieces = ([(path, grid if index == 0 else (1.0,)) for index, path in enumerate(paths.input)] if paths is not None
               else [(model.get_layer("wide_logits").output, (1.0,))])
-    if naive_bayes is not None:
-        naive_bayes.logit_weight.assign(1.0)
-        pieces.append((naive_bayes.output, nb_grid))
     outputs = keras.Model(model.input, [piece for piece, _ in pieces]).predict(
         _batches(trained, validation.texts), verbose=0)
-    logits = [np.asarray(output, dtype="float64") for output in outputs]
+    logits = [np.asarray(output, dtype="float64") for output in (outputs if len(pieces) > 1 else [outputs])]
+    rows = np.arange(len(validation)), np.asarray(validation.labels)
+    # (smoothing, the naive Bayes path's validation probabilities) for each smoothing; one entry without the path
+    counted = [(None, 0.0)]
+    if naive_bayes is not None:
+        naive_bayes_model, counted = keras.Model(model.input, naive_bayes.output), []
+        for alpha in alpha_grid:
+            naive_bayes.fit(*naive_bayes.counted, alpha=alpha)
+            counted.append((alpha, naive_bayes_model.predict(_batches(trained, validation.texts), verbose=0)))
 
-    def log_loss(weights):
-        log_probabilities = special.log_softmax(sum(w * piece for w, piece in zip(weights, logits)), axis=1)
-        return -log_probabilities[np.arange(len(validation)), validation.labels].mean()
+    def log_loss(choice):
+        weights, (_, naive_bayes_probabilities), mixture = choice
+        probabilities = special.softmax(sum(w * piece for w, piece in zip(weights, logits)), axis=1)
+        probabilities = (1 - mixture) * probabilities + mixture * naive_bayes_probabilities
+        return -np.log(np.maximum(probabilities[rows], 1e-12)).mean()
 
-    weights = list(min(itertools.product(*(choices for _, choices in pieces)), key=log_loss))
+    weights, (alpha, _), mixture = min(itertools.product(itertools.product(*(choices for _, choices in pieces)),
+                                                         counted, mixture_grid if naive_bayes else (0.0,)),
+                                       key=log_loss)
     if paths is not None:
         paths.path_weights.assign(np.array(weights[:len(paths.input)], dtype="float32"))
     if naive_bayes is not None:
-        naive_bayes.logit_weight.assign(weights[-1])
-    return weights
+        naive_bayes.fit(*naive_bayes.counted, alpha=alpha)
+        model.get_layer("probabilities").mixture_weight.assign(mixture)
+    return list(weights)
 
 
 def _path_dropout(model: keras.Model):
@@ -362,10 +375,12 @@ def path_weights(model: keras.Model) -> list[float] | None:
     return None if layer is None else [float(weight) for weight in np.asarray(layer.path_weights)]
 
 
-def nb_weight(model: keras.Model) -> float | None:
-    """The naive Bayes path's inference weight (`calibrate_paths`); None for a model without one."""
+def naive_bayes_settings(model: keras.Model) -> dict | None:
+    """The naive Bayes path's smoothing and mixture weight (`calibrate_paths`): {"nb_alpha", "nb_mixture"}; None
+    for a model without that path."""
     layer = _naive_bayes(model)
-    return None if layer is None else float(np.asarray(layer.logit_weight))
+    return None if layer is None else {"nb_alpha": layer.alpha,
+                                       "nb_mixture": float(np.asarray(model.get_layer("probabilities").mixture_weight))}
 
 
 def has_attention(model: keras.Model) -> bool:
