@@ -51,7 +51,7 @@ def test_bag_models_with_naive_bayes_serialise_and_save_its_counted_weights(name
     model.get_layer("probabilities").mixture_weight.assign(0.4)  # the calibrated weight is part of the saved state
     assert_predicts_serialises_and_saves(model, _inputs(name), tmp_path / f"{name}.keras")
     assert keras.models.load_model(tmp_path / f"{name}.keras").get_layer("naive_bayes").alpha == 0.03
-    assert "naive_bayes" not in [layer.name for layer in _build(name).layers]  # off by default
+    assert "naive_bayes" not in [layer.name for layer in _build(name).layers]  # the builders: off by default
 
 
 def test_naive_bayes_is_counted_from_the_training_bag_in_unit_norm_units():
@@ -67,7 +67,8 @@ def test_naive_bayes_is_counted_from_the_training_bag_in_unit_norm_units():
     reference = MultinomialNB(alpha=layer.alpha).fit(features, train.labels)
     np.testing.assert_allclose(np.asarray(layer.kernel), reference.feature_log_prob_.T, rtol=1e-5)
     np.testing.assert_allclose(np.asarray(layer.bias), reference.class_log_prior_, rtol=1e-5)
-    plain = task.build_model(TextConfig(model="bag"), 10, 2, len(texts), bag_size=bag.vocabulary_size())
+    plain = task.build_model(TextConfig(model="bag", naive_bayes=False), 10, 2, len(texts),
+                             bag_size=bag.vocabulary_size())
     assert not task.fit_naive_bayes(plain, bag, train)
 
 
