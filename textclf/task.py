@@ -51,7 +51,7 @@ def make_vectorizer(config: TextConfig, texts: list[str]) -> keras.layers.TextVe
     """A TextVectorization adapted on `texts` (the training split only)."""
     vectorizer = keras.layers.TextVectorization(max_tokens=config.max_tokens, ngrams=config.ngrams,
                                                 output_mode="int", output_sequence_length=config.sequence_length)
-    vectorizer.adapt(tf.constant(texts))
+    vectorizer.adapt(tf.data.Dataset.from_tensor_slices(tf.constant(texts)).batch(1024))  # batched: less memory
     return vectorizer
 
 
