@@ -151,7 +151,8 @@ def build_wide_deep(vocabulary_size: int, sequence_length: int, num_classes: int
         dropout: of embeddings, attention and the deep head (not of the bag).
         path_dropout: `PathDropout`'s rate: the share of training examples that train one path alone
             (`textclf.config.PATH_DROPOUT`).
-        naive_bayes: mix the model's probabilities with multinomial naive Bayes over the bag
+        naive_bayes: mix the model's probabilities with multinomial naive Bayes over the bag (off here, on in
+            `TextConfig`, which passes it: a builder's model has no counts until `fit_naive_bayes`)
             (`MultinomialNaiveBayes`: weights counted by `textclf.task.fit_naive_bayes` before training; the
             mixture weight, 0 until then, and the smoothing chosen by `textclf.task.calibrate_paths`).
         bag_scale: the bag's `scale` (`textclf.layers.BagOfNgrams`), which naive Bayes divides out.

@@ -339,9 +339,12 @@ def calibrate_paths(trained: Trained, validation: data.TextData, grid=PATH_WEIGH
     # (smoothing, the naive Bayes path's validation probabilities) for each smoothing; one entry without the path
     counted = [(None, 0.0)]
     if naive_bayes is not None:
+        # A model loaded from disk has its weights but not the training counts: its smoothing stays as it is.
+        refit = getattr(naive_bayes, "counted", None) is not None
         naive_bayes_model, counted = keras.Model(model.input, naive_bayes.output), []
-        for alpha in alpha_grid:
-            naive_bayes.fit(*naive_bayes.counted, alpha=alpha)
+        for alpha in alpha_grid if refit else (naive_bayes.alpha,):
+            if refit:
+                naive_bayes.fit(*naive_bayes.counted, alpha=alpha)
             counted.append((alpha, naive_bayes_model.predict(_batches(trained, validation.texts), verbose=0)))
 
     def log_loss(choice):
@@ -351,12 +354,13 @@ def calibrate_paths(trained: Trained, validation: data.TextData, grid=PATH_WEIGH
         return -np.log(np.maximum(probabilities[rows], 1e-12)).mean()
 
     weights, (alpha, _), mixture = min(itertools.product(itertools.product(*(choices for _, choices in pieces)),
-                                                         counted, mixture_grid if naive_bayes else (0.0,)),
+                                                         counted, (0.0,) if naive_bayes is None else mixture_grid),
                                        key=log_loss)
     if paths is not None:
         paths.path_weights.assign(np.array(weights[:len(paths.input)], dtype="float32"))
     if naive_bayes is not None:
-        naive_bayes.fit(*naive_bayes.counted, alpha=alpha)
+        if getattr(naive_bayes, "counted", None) is not None:
+            naive_bayes.fit(*naive_bayes.counted, alpha=alpha)
         model.get_layer("probabilities").mixture_weight.assign(mixture)
     return list(weights)
 
@@ -376,8 +380,8 @@ def path_weights(model: keras.Model) -> list[float] | None:
 
 
 def naive_bayes_settings(model: keras.Model) -> dict | None:
-    """The naive Bayes path's smoothing and mixture weight (`calibrate_paths`): {"nb_alpha", "nb_mixture"}; None
-    for a model without that path."""
+    """The naive Bayes path's smoothing and mixture weight (`calibrate_paths`): {"nb_alpha", "nb_mixture"} (with
+    mixture weight 0 the smoothing is moot); None for a model without that path."""
     layer = _naive_bayes(model)
     return None if layer is None else {"nb_alpha": layer.alpha,
                                        "nb_mixture": float(np.asarray(model.get_layer("probabilities").mixture_weight))}

@@ -98,3 +98,41 @@ def test_a_run_with_naive_bayes_calibrates_it_and_serves_raw_strings(name, tmp_p
     probabilities = answer["probabilities"].numpy()
     assert np.isfinite(probabilities).all()
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_calibration_picks_the_validation_log_loss_minimum_and_refits_its_smoothing():
+    rng = np.random.default_rng(2)
+    words = {0: TEXT_WORDS["sport"].split(), 1: TEXT_WORDS["money"].split()}
+    labels = rng.integers(0, 2, 80)
+    # noisy texts (a third of their words from the other class) so that the grids' choices matter
+    texts = [" ".join(rng.choice(words[label], 4).tolist() + rng.choice(words[1 - label], 2).tolist())
+             for label in labels]
+    train = data.TextData(texts[:60], labels[:60], ["sport", "money"], "made in the test")
+    validation = data.TextData(texts[60:], labels[60:], ["sport", "money"], "made in the test")
+    config = TextConfig(model="bag", bag_char_ngrams=0)
+    bag = task.make_bag_vectorizer(config, train.texts)
+    model = task.build_model(config, 10, 2, len(train), bag_size=bag.vocabulary_size())
+    task.fit_naive_bayes(model, bag, train)
+    trained = task.Trained(task.Features(("bag",), None, bag), model, {}, train.class_names, 0.0)
+    linear = keras.Model(model.input, model.get_layer("wide_logits").output).predict(
+        task._batches(trained, validation.texts), verbose=0)
+    features = tf.sparse.to_dense(bag(tf.constant(validation.texts))).numpy() / config.bag_scale
+    unit = tf.sparse.to_dense(bag(tf.constant(train.texts))).numpy() / config.bag_scale
+
+    def log_loss(alpha, mixture):  # scikit-learn's naive Bayes, the linear path's softmax, mixed
+        reference = MultinomialNB(alpha=alpha).fit(unit, train.labels).predict_proba(features)
+        linear_probabilities = np.exp(linear) / np.exp(linear).sum(axis=1, keepdims=True)
+        mixed = (1 - mixture) * linear_probabilities + mixture * reference
+        return -np.log(mixed[np.arange(len(validation)), validation.labels]).mean()
+
+    best = min(((alpha, mixture) for alpha in NB_ALPHA_GRID for mixture in NB_MIXTURE_GRID), key=lambda c: log_loss(*c))
+    assert best[1] > 0  # the counted path earns a weight here, so the smoothing matters
+    assert task.calibrate_paths(trained, validation) == [1.0]
+    settings = task.naive_bayes_settings(model)
+    assert (settings["nb_alpha"], settings["nb_mixture"]) == (best[0], pytest.approx(best[1]))
+    reference = MultinomialNB(alpha=best[0]).fit(unit, train.labels)
+    np.testing.assert_allclose(np.asarray(model.get_layer("naive_bayes").kernel), reference.feature_log_prob_.T,
+                               rtol=1e-5)  # refit with the chosen smoothing, not left at the grid's last
+    predicted = task.predict(trained, validation.texts)
+    assert -np.log(predicted[np.arange(len(validation)), validation.labels]).mean() == pytest.approx(
+        log_loss(*best), rel=1e-4)

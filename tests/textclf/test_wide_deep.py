@@ -181,3 +181,14 @@ def test_a_bag_model_export_loads_with_tensorflow_alone(bag_run):
                             timeout=300)
     assert answer.returncode == 0, answer.stderr[-2000:]
     assert answer.stdout.strip().splitlines()[-1] == "sport"
+
+
+def test_the_bag_adapts_in_batches_to_the_vocabulary_of_one_pass():
+    texts = [f"{word} {other} match {index}" for index, (word, other) in
+             enumerate(zip(TEXT_WORDS["sport"].split() * 40, TEXT_WORDS["money"].split() * 40))]
+    bag = BagOfNgrams(ngrams=2, char_ngrams=(2, 3), char_max_tokens=50)
+    bag.adapt(texts, batch_size=7)  # several batches, the last one partial
+    for part, options in zip(bag.parts, [{"ngrams": 2}, {"split": "character", "ngrams": (2, 3), "max_tokens": 50}]):
+        whole = keras.layers.TextVectorization(output_mode="count", sparse=True, **options)
+        whole.adapt(tf.constant(texts))  # every text in one tensor
+        assert part.get_vocabulary() == whole.get_vocabulary()

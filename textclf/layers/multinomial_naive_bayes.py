@@ -31,7 +31,7 @@ class MultinomialNaiveBayes(keras.layers.Layer):
     Example:
         >>> layer = MultinomialNaiveBayes(2, alpha=1.0)
         >>> layer.fit(np.array([[3.0, 0.0], [0.0, 2.0]]), np.array([1, 1]))  # class 0's features sum to [3, 0]
-        >>> layer(np.array([[1.0, 0.0]]))  # class 0 is the likelier: [[0.8, 0.2]]
+        >>> layer(np.array([[1.0, 0.0]]))  # class 0 is the likelier: [[0.76, 0.24]] (0.8 / (0.8 + 0.25))
     """
 
     def __init__(self, num_classes: int, alpha: float = 1.0, input_scale: float = 1.0, **kwargs):
