@@ -308,7 +308,6 @@ def fit_naive_bayes(model: keras.Model, bag: BagOfNgrams | None, train: data.Tex
         indices = features.indices.numpy()
         np.add.at(sums, (labels[start + indices[:, 0]], indices[:, 1]), features.values.numpy() / bag.scale)
     layer.fit(sums, np.bincount(labels, minlength=layer.num_classes))
-    layer.counted = (sums, np.bincount(labels, minlength=layer.num_classes))  # calibrate_paths refits the smoothing
     return True
 
 
@@ -332,35 +331,36 @@ def calibrate_paths(trained: Trained, validation: data.TextData, grid=PATH_WEIGH
     # fixed at 1) or, without PathDropout, the one linear path (fixed at 1).
     pieces = ([(path, grid if index == 0 else (1.0,)) for index, path in enumerate(paths.input)] if paths is not None
               else [(model.get_layer("wide_logits").output, (1.0,))])
-    outputs = keras.Model(model.input, [piece for piece, _ in pieces]).predict(
-        _batches(trained, validation.texts), verbose=0)
+    inputs = _batches(trained, validation.texts).cache()  # featurised once for every prediction below
+    outputs = keras.Model(model.input, [piece for piece, _ in pieces]).predict(inputs, verbose=0)
     logits = [np.asarray(output, dtype="float64") for output in (outputs if len(pieces) > 1 else [outputs])]
-    rows = np.arange(len(validation)), np.asarray(validation.labels)
-    # (smoothing, the naive Bayes path's validation probabilities) for each smoothing; one entry without the path
-    counted = [(None, 0.0)]
+    # The paths' probabilities for each choice of their weights
+    paths_probabilities = {weights: special.softmax(sum(w * piece for w, piece in zip(weights, logits)), axis=1)
+                           for weights in itertools.product(*(choices for _, choices in pieces))}
+    # The naive Bayes path's probabilities for each smoothing (a model loaded from disk has no training counts:
+    # it keeps its smoothing); one entry, weight 0, without the path
+    naive_bayes_probabilities, mixtures = {None: 0.0}, (0.0,)
     if naive_bayes is not None:
-        # A model loaded from disk has its weights but not the training counts: its smoothing stays as it is.
-        refit = getattr(naive_bayes, "counted", None) is not None
-        naive_bayes_model, counted = keras.Model(model.input, naive_bayes.output), []
-        for alpha in alpha_grid if refit else (naive_bayes.alpha,):
-            if refit:
-                naive_bayes.fit(*naive_bayes.counted, alpha=alpha)
-            counted.append((alpha, naive_bayes_model.predict(_batches(trained, validation.texts), verbose=0)))
+        naive_bayes_model, naive_bayes_probabilities = keras.Model(model.input, naive_bayes.output), {}
+        mixtures = mixture_grid
+        for alpha in alpha_grid if naive_bayes.counts is not None else (naive_bayes.alpha,):
+            if naive_bayes.counts is not None:
+                naive_bayes.set_alpha(alpha)
+            naive_bayes_probabilities[alpha] = naive_bayes_model.predict(inputs, verbose=0)
+    rows = np.arange(len(validation)), np.asarray(validation.labels)
 
     def log_loss(choice):
-        weights, (_, naive_bayes_probabilities), mixture = choice
-        probabilities = special.softmax(sum(w * piece for w, piece in zip(weights, logits)), axis=1)
-        probabilities = (1 - mixture) * probabilities + mixture * naive_bayes_probabilities
+        weights, alpha, mixture = choice
+        probabilities = (1 - mixture) * paths_probabilities[weights] + mixture * naive_bayes_probabilities[alpha]
         return -np.log(np.maximum(probabilities[rows], 1e-12)).mean()
 
-    weights, (alpha, _), mixture = min(itertools.product(itertools.product(*(choices for _, choices in pieces)),
-                                                         counted, (0.0,) if naive_bayes is None else mixture_grid),
-                                       key=log_loss)
+    weights, alpha, mixture = min(itertools.product(paths_probabilities, naive_bayes_probabilities, mixtures),
+                                  key=log_loss)
     if paths is not None:
         paths.path_weights.assign(np.array(weights[:len(paths.input)], dtype="float32"))
     if naive_bayes is not None:
-        if getattr(naive_bayes, "counted", None) is not None:
-            naive_bayes.fit(*naive_bayes.counted, alpha=alpha)
+        if naive_bayes.counts is not None:
+            naive_bayes.set_alpha(alpha)
         model.get_layer("probabilities").mixture_weight.assign(mixture)
     return list(weights)
 

@@ -50,7 +50,13 @@ def test_bag_models_with_naive_bayes_serialise_and_save_its_counted_weights(name
     layer.fit(np.random.default_rng(1).random((4, 30)), np.array([3, 1, 2, 2]), alpha=0.03)
     model.get_layer("probabilities").mixture_weight.assign(0.4)  # the calibrated weight is part of the saved state
     assert_predicts_serialises_and_saves(model, _inputs(name), tmp_path / f"{name}.keras")
-    assert keras.models.load_model(tmp_path / f"{name}.keras").get_layer("naive_bayes").alpha == 0.03
+    loaded = keras.models.load_model(tmp_path / f"{name}.keras").get_layer("naive_bayes")
+    assert loaded.alpha == 0.03
+    with pytest.raises(ValueError, match="counts of a fit"):  # the counts are not saved, only the weights
+        loaded.set_alpha(0.1)
+    layer.set_alpha(0.1)  # from the counts of the fit above
+    assert layer.alpha == 0.1 and np.asarray(layer.kernel)[0, 0] == pytest.approx(np.log(
+        (layer.counts[0][0, 0] + 0.1) / (layer.counts[0][0].sum() + 0.1 * 30)))
     assert "naive_bayes" not in [layer.name for layer in _build(name).layers]  # the builders: off by default
 
 

@@ -42,6 +42,7 @@ class MultinomialNaiveBayes(keras.layers.Layer):
         self.num_classes = num_classes
         self.alpha = alpha
         self.input_scale = input_scale
+        self.counts = None  # (class sums, class counts) of the last `fit`, for `set_alpha`; not saved
 
     def build(self, input_shape):
         self.kernel = self.add_weight(shape=(input_shape[-1], self.num_classes), initializer="zeros",
@@ -63,9 +64,17 @@ class MultinomialNaiveBayes(keras.layers.Layer):
             self.alpha = float(alpha)
         if not self.built:
             self.build((None, sums.shape[1]))
+        self.counts = (sums, counts)
         smoothed = sums + self.alpha
         self.kernel.assign(np.log(smoothed / smoothed.sum(axis=1, keepdims=True)).T.astype("float32"))
         self.bias.assign(np.log(counts / counts.sum()).astype("float32"))
+
+    def set_alpha(self, alpha: float) -> None:
+        """Recounts the weights with smoothing `alpha` from the last `fit`'s counts (a layer loaded from disk has
+        its weights but not the counts: ValueError)."""
+        if self.counts is None:
+            raise ValueError("set_alpha needs the counts of a fit in this process")
+        self.fit(*self.counts, alpha=alpha)
 
     def call(self, inputs):
         log_likelihood = ops.matmul(inputs, ops.cast(self.kernel, inputs.dtype))  # sparse x dense: sparse-aware
