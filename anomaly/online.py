@@ -362,11 +362,14 @@ class OnlineDetector:
         before `at`. The export bakes this in (see `online_export.OnlineExport`)."""
         values = as_matrix(values)
         at = len(values) if at is None else at
-        fits = [likelihood_fit(scale, self.settings) for scale in errors]
         recent = slice(max(0, at - self.settings.long_window + 1), at)
-        history = [averaged[recent][~np.isnan(averaged[recent])] for averaged, _, _ in fits]
-        return {"likelihood": [(float(mean[at]), float(std[at])) for _, mean, std in fits],
-                "history": history,  # the averaged errors the empirical tail ranks a new one among
+        likelihood, history = [], []  # per scale, per short window
+        for scale in errors:
+            fits = [likelihood_fit(scale, self.settings, short) for short in self.settings.short_windows]
+            likelihood.append([(float(mean[at]), float(std[at])) for _, mean, std in fits])
+            # the averaged errors the empirical tail ranks a new one among
+            history.append([averaged[recent][~np.isnan(averaged[recent])] for averaged, _, _ in fits])
+        return {"likelihood": likelihood, "history": history,
                 "low": values[:at].min(axis=0), "high": values[:at].max(axis=0)}
 
     def post_process(self, errors: np.ndarray, values, settings: OnlineSettings | None = None) -> np.ndarray:
@@ -438,7 +441,8 @@ def persistence_errors(values: np.ndarray, probation: int) -> np.ndarray:
     return errors
 
 
-def likelihood_fit(errors: np.ndarray, settings: OnlineSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def likelihood_fit(errors: np.ndarray, settings: OnlineSettings,
+                   short_window: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Numenta's anomaly likelihood (nupic `AnomalyLikelihood`), its parts per point.
 
     averaged_t = mean of the last `short_window` errors; every `estimate_every` points a normal is fit
@@ -446,7 +450,7 @@ def likelihood_fit(errors: np.ndarray, settings: OnlineSettings) -> tuple[np.nda
     `min_std`. Returns (averaged, mean, std) with mean_t, std_t the fit in force at t: made at the last
     multiple of `estimate_every` before t, so from points before t only (NaN until a fit exists).
     """
-    averaged = pd.Series(errors).rolling(settings.short_window, min_periods=1).mean()
+    averaged = pd.Series(errors).rolling(short_window, min_periods=1).mean()
     history = averaged.rolling(settings.long_window, min_periods=settings.estimate_every)
     mean, std = history.mean().to_numpy(), history.std().to_numpy()
     fitted_at = (np.arange(len(errors) + 1) // settings.estimate_every) * settings.estimate_every - 1
@@ -459,6 +463,14 @@ def likelihood_fit(errors: np.ndarray, settings: OnlineSettings) -> tuple[np.nda
 
 
 def anomaly_likelihood(errors: np.ndarray, settings: OnlineSettings) -> np.ndarray:
+    """The mean over `settings.short_windows` of `short_likelihood`: one surprise per point.
+
+    The 1-point mean catches a spike; a longer one catches a sustained rise of the error that no single
+    point's error shows (a slow drift away from the forecast, a burst of noise)."""
+    return np.mean([short_likelihood(errors, settings, short) for short in settings.short_windows], axis=0)
+
+
+def short_likelihood(errors: np.ndarray, settings: OnlineSettings, short_window: int) -> np.ndarray:
     """Surprise -log10 P(N(mean_t, std_t) > averaged_t) >= 0 from `likelihood_fit`; 0 where undefined.
 
     With `settings.empirical_tail`, an averaged error that is not the largest of the last `long_window`
@@ -466,7 +478,7 @@ def anomaly_likelihood(errors: np.ndarray, settings: OnlineSettings) -> np.ndarr
     it): errors that recur, like a daily edge the model cannot time, stop looking like 10-sigma events
     under the normal fit. A new largest error keeps the normal's surprise.
     """
-    averaged, mean, std = likelihood_fit(errors, settings)
+    averaged, mean, std = likelihood_fit(errors, settings, short_window)
     surprise = tail_surprise((averaged - mean[:-1]) / std[:-1])
     if not settings.empirical_tail:
         return surprise

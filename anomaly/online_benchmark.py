@@ -22,7 +22,7 @@ from core import report
 #: The post-processing constants the split-half protocol chooses from (the grid is named in the summary).
 SPLIT_GRID = {
     "spatial_tolerance": (0.01, 0.02, 0.05),
-    "short_window": (1, 3, 10),
+    "short_windows": ((1,), (1, 10), (1, 3, 10)),
     "min_std": (0.01, 0.03, 0.05),
     "suppress_fraction": (0.1, 0.2, 0.3),
 }
@@ -79,6 +79,10 @@ def ablation(settings: online.OnlineSettings, series: dict, errors: dict, profil
     row("anomaly likelihood (surprise = raw error / 0.05)",
         dataclasses.replace(settings, likelihood=False, raw_scale=0.05))
     row("empirical tail cap", dataclasses.replace(settings, empirical_tail=False))
+    if len(settings.short_windows) > 1:
+        row(f"sustained error (short window {min(settings.short_windows)} only, not "
+            f"{'+'.join(map(str, settings.short_windows))})",
+            dataclasses.replace(settings, short_windows=(min(settings.short_windows),)))
     row("spatial rule", dataclasses.replace(settings, spatial_tolerance=0.0))
     row("suppression (no rest period: neither repeats nor alerts suppressed)",
         dataclasses.replace(settings, suppress_fraction=0.0))

@@ -7,7 +7,7 @@ anomaly score out.
 Signature `serving_default`:
     values: float32 `[batch, context]` (univariate) or `[batch, context, columns]`: the `context` most
         recent raw values, oldest first, the point to score last; `context = max(windows) +
-        short_window - 1` (written in serving.json beside the export).
+        max(short_windows) - 1` (written in serving.json beside the export).
     timestamps (only when the detector has `time_features`): int64 `[batch, context]`, each value's
         time in seconds since 1970-01-01 00:00, the wall-clock time as the CSV writes it (UTC where it
         gives a time zone), as `data.epoch_seconds` computes it: the autoencoder sees its phase in the
@@ -59,7 +59,7 @@ class OnlineExport(tf.Module):
         self.columns = values.shape[1]
         self.periods = tuple(settings.time_features)
         self.threshold = float(threshold)
-        self.context = max(settings.windows) + settings.short_window - 1
+        self.context = max(settings.windows) + max(settings.short_windows) - 1
         self.models = [detector.models[window] for window in settings.windows]
         self.scalings = [detector.scalings[window] for window in settings.windows]
         self.likelihood, self.history = state["likelihood"], state["history"]
@@ -79,12 +79,12 @@ class OnlineExport(tf.Module):
         finite = tf.reduce_all(tf.math.is_finite(matrix), axis=[1, 2])
         safe = tf.where(tf.math.is_finite(matrix), matrix, tf.zeros_like(matrix))
         surprises = []
-        for model, (minimum, maximum), (mean, std), history, window in zip(
+        for model, (minimum, maximum), fits, histories, window in zip(
                 self.models, self.scalings, self.likelihood, self.history, settings.windows):
             scaled = tf.concat([(safe - tf.constant(minimum, tf.float32)) / tf.constant(maximum - minimum, tf.float32),
                                 times], axis=2)
-            errors = []
-            for end in range(self.context - settings.short_window + 1, self.context + 1):
+            errors = []  # of the newest max(short_windows) points, oldest first
+            for end in range(self.context - max(settings.short_windows) + 1, self.context + 1):
                 windows = scaled[:, end - window:end, :]                       # [batch, window, width]
                 inputs = self._masked(windows)
                 reconstructed = tf.reshape(model(tf.reshape(inputs, [-1, window * width]), training=False),
@@ -95,17 +95,21 @@ class OnlineExport(tf.Module):
             # The model's forecast of the newest value (from the last window), in raw units.
             forecast = reconstructed[:, -1, :] * tf.constant(maximum - minimum, tf.float32) + tf.constant(minimum,
                                                                                                       tf.float32)
-            averaged = tf.cast(tf.reduce_mean(tf.stack(errors, axis=1), axis=1), tf.float64)
+            errors = tf.cast(tf.stack(errors, axis=1), tf.float64)              # [batch, max(short_windows)]
             if not settings.likelihood:
-                surprises.append(averaged / settings.raw_scale)
+                surprises.append(errors[:, -1] / settings.raw_scale)
                 continue
-            surprise = self._tail_surprise((averaged - mean) / std)
-            if settings.empirical_tail and len(history):  # as online.anomaly_likelihood: rank among the past
-                past = tf.constant(history, tf.float64)
-                rank = 1.0 + tf.reduce_sum(tf.cast(past[None, :] > averaged[:, None], tf.float64), axis=1)
-                empirical = -tf.math.log(rank / (len(history) + 2.0)) / math.log(10.0)
-                surprise = tf.where(rank == 1.0, surprise, tf.minimum(surprise, empirical))
-            surprises.append(surprise)
+            short_surprises = []  # as online.anomaly_likelihood: the mean over the short windows
+            for short, (mean, std), past in zip(settings.short_windows, fits, histories):
+                averaged = tf.reduce_mean(errors[:, -short:], axis=1)
+                surprise = self._tail_surprise((averaged - mean) / std)
+                if settings.empirical_tail and len(past):  # as online.short_likelihood: rank among the past
+                    ranked = tf.constant(past, tf.float64)
+                    rank = 1.0 + tf.reduce_sum(tf.cast(ranked[None, :] > averaged[:, None], tf.float64), axis=1)
+                    empirical = -tf.math.log(rank / (len(past) + 2.0)) / math.log(10.0)
+                    surprise = tf.where(rank == 1.0, surprise, tf.minimum(surprise, empirical))
+                short_surprises.append(surprise)
+            surprises.append(tf.reduce_mean(tf.stack(short_surprises, axis=1), axis=1))
         stacked = tf.stack(surprises, axis=1)
         surprise = tf.reduce_max(stacked, axis=1) if settings.combine == "max" else tf.reduce_mean(stacked, axis=1)
         newest_value = tf.cast(safe[:, -1, :], tf.float64)

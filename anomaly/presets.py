@@ -32,9 +32,11 @@ class OnlineSettings:
         autoencoder: False replaces the autoencoder by a persistence forecast (error = |x_t - x_{t-1}|),
             the ablation that shows what the Keras model adds.
     The statistics around it (post-processing, as in every published NAB detector):
-        likelihood: Numenta's anomaly likelihood on the error: the mean of the last `short_window`
-            errors under a normal fit, re-fit every `estimate_every` points, to the averaged errors of
-            the last `long_window` points; False uses the raw error, scaled by `raw_scale`.
+        likelihood: Numenta's anomaly likelihood on the error: for each N in `short_windows`, the mean of
+            the last N errors under a normal fit, re-fit every `estimate_every` points, to the N-point means
+            of the last `long_window` points; the surprises of the `short_windows` are averaged (1 point: a
+            spike; 10: a sustained rise that no single error shows). False uses the raw error, scaled by
+            `raw_scale`.
         empirical_tail: a surprise is capped by the error's rank among the last `long_window` (see
             `online.anomaly_likelihood`).
         min_mean, min_std: floors of the fitted normal (Numenta's are 0.03 and sqrt(0.0003)); they keep a
@@ -65,7 +67,7 @@ class OnlineSettings:
     rescale: bool = True
     autoencoder: bool = True
     likelihood: bool = True
-    short_window: int = 1
+    short_windows: tuple[int, ...] = (1, 10)
     long_window: int = 8640
     estimate_every: int = 100
     empirical_tail: bool = True
@@ -93,7 +95,7 @@ def check_length(series, settings: OnlineSettings) -> None:
     """Refuses (UserError) a series too short for the detector's widest window and first likelihood fit."""
     from core.errors import UserError
 
-    needed = 4 * max(settings.windows) + settings.short_window + settings.estimate_every
+    needed = 4 * max(settings.windows) + max(settings.short_windows) + settings.estimate_every
     if len(series) < needed:
         raise UserError(f"{series.source}: {len(series)} points; the online detector needs at least {needed} "
                         "(4 x its widest window + the likelihood's first fit)")

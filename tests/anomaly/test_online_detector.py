@@ -14,7 +14,7 @@ TINY = online.OnlineSettings(model="base", windows=(8, 16), epochs=2, refit_epoc
                              refit_span=400, estimate_every=50)
 
 
-CONTEXT = max(TINY.windows) + TINY.short_window - 1  # the points one request holds
+CONTEXT = max(TINY.windows) + max(TINY.short_windows) - 1  # the points one request holds
 
 
 def stamps(length):
@@ -69,7 +69,7 @@ def test_an_alert_silences_its_rest_period_and_a_rising_ramp_raises_one_alert():
 
 def test_likelihood_is_high_for_a_level_shift_and_fades_as_it_becomes_normal():
     errors = np.concatenate([np.full(20, np.nan), np.random.default_rng(0).normal(1.0, 0.1, 500), np.full(300, 3.0)])
-    settings = dataclasses.replace(TINY, short_window=5, long_window=200, empirical_tail=False, min_std=0.0)
+    settings = dataclasses.replace(TINY, short_windows=(5,), long_window=200, empirical_tail=False, min_std=0.0)
     surprise = online.anomaly_likelihood(errors, settings)
     assert (surprise[:70] == 0).all()  # no fit before `estimate_every` errors
     assert surprise[100:520].max() < 6
@@ -78,19 +78,31 @@ def test_likelihood_is_high_for_a_level_shift_and_fades_as_it_becomes_normal():
 
 def test_likelihood_uses_only_fits_made_before_each_point():
     errors = np.random.default_rng(1).normal(1.0, 0.1, 400)
-    settings = dataclasses.replace(TINY, short_window=3, long_window=200)
+    settings = dataclasses.replace(TINY, short_windows=(3,), long_window=200)
     changed = errors.copy()
     changed[250:] = 50.0
     np.testing.assert_array_equal(online.anomaly_likelihood(errors, settings)[:250],
                                   online.anomaly_likelihood(changed, settings)[:250])
 
 
+def test_a_longer_short_window_catches_a_sustained_rise_that_no_single_error_shows():
+    errors = np.random.default_rng(2).normal(1.0, 0.1, 600)
+    errors[500:520] += 0.2  # each error 2 sigma higher: common one at a time, not twenty in a row
+    settings = dataclasses.replace(TINY, long_window=400, empirical_tail=False, min_std=0.0)
+    spikes_only = online.anomaly_likelihood(errors, dataclasses.replace(settings, short_windows=(1,)))
+    sustained = online.anomaly_likelihood(errors, dataclasses.replace(settings, short_windows=(1, 10)))
+    ten = online.short_likelihood(errors, settings, 10)
+    assert spikes_only[500:520].mean() < 3 and ten[510:520].min() > 6 and sustained[510:520].mean() > 4
+    assert ten[:500].max() < 4  # the 10-point mean of ordinary errors is no more surprising than one error
+    np.testing.assert_allclose(sustained, (spikes_only + ten) / 2)
+
+
 def test_empirical_tail_caps_errors_that_recur():
     errors = np.full(2000, 0.01)
     errors[::100] = 1.0  # a large error every 100 points: the model cannot time it, but it recurs
     errors += np.random.default_rng(0).normal(0, 1e-3, 2000)
-    plain = online.anomaly_likelihood(errors, dataclasses.replace(TINY, short_window=1, empirical_tail=False))
-    capped = online.anomaly_likelihood(errors, dataclasses.replace(TINY, short_window=1, empirical_tail=True))
+    plain = online.anomaly_likelihood(errors, dataclasses.replace(TINY, short_windows=(1,), empirical_tail=False))
+    capped = online.anomaly_likelihood(errors, dataclasses.replace(TINY, short_windows=(1,), empirical_tail=True))
     assert plain[1500::100].min() > 20 and capped[1500::100].max() < 3
 
 
