@@ -301,3 +301,10 @@ def test_seed_spread_scores_the_corpus_once_per_seed(tmp_path):
     written = json.loads((tmp_path / "anomaly_seed_spread_aeTiny.json").read_text())
     assert [row["seed"] for row in written["seeds"]] == [0, 1] and written["settings"]["windows"] == [8]
     assert f"| 1 | {standard[1]:.1f} |" in markdown.read_text()
+    # Each seed's statistics rows re-use its errors: seed 1's spatial-rule row is the score without it.
+    without_spatial = dataclasses.replace(settings, spatial_tolerance=0.0)
+    row = spread["ablation"]["spatial rule"]
+    assert row["standard"][1] == pytest.approx(online_benchmark.nab_scores(without_spatial, series, errors, labelled,
+                                                                           nab.PROFILES)["standard"])
+    assert row["mean"] == pytest.approx(np.mean(row["standard"]))
+    assert "## Ablation per seed" in markdown.read_text()
