@@ -158,9 +158,11 @@ def run(name: str, settings: online.OnlineSettings, series: dict, out_dir, profi
     return result
 
 
-def seed_spread(settings: online.OnlineSettings, series: dict, profiles: dict, seeds: list[int]) -> dict:
+def seed_spread(settings: online.OnlineSettings, series: dict, profiles: dict, seeds: list[int],
+                ablation_rows: str = "statistics") -> dict:
     """The whole corpus once per seed: how much of a NAB score is the seed's luck, and what each
-    statistics component is worth across seeds (the ablation rows that re-use each seed's errors).
+    component is worth across seeds: the ablation rows on each seed's errors ("statistics": the rows
+    that re-use them; "full": also the rows that recompute them with that seed; "none": no rows).
 
     Returns {"seeds": one row per seed (its scores and its ablation rows), "spread": per profile
     mean/std/min/max, "ablation": per component removed, the standard score per seed and their mean/std}.
@@ -172,7 +174,8 @@ def seed_spread(settings: online.OnlineSettings, series: dict, profiles: dict, s
         errors, _ = corpus_errors(settings, series, seed, f"seed {seed}")
         scores = nab_scores(settings, series, errors, labelled, profiles)
         wall_time = round(time.perf_counter() - started, 1)
-        components = ablation(settings, series, errors, profiles, seed, recompute=False)[1:]
+        components = [] if ablation_rows == "none" else \
+            ablation(settings, series, errors, profiles, seed, recompute=ablation_rows == "full")[1:]
         rows.append({"seed": seed, **scores, "wall_time_s": wall_time,
                      "ablation": [{"removed": row["removed"], **{profile: row[profile] for profile in profiles}}
                                   for row in components]})
@@ -193,11 +196,11 @@ def statistics(values) -> dict:
 
 
 def write_seed_spread(name: str, settings: online.OnlineSettings, series: dict, profiles: dict, seeds: list[int],
-                      summary_dir: Path) -> tuple[dict, Path]:
+                      summary_dir: Path, ablation_rows: str = "statistics") -> tuple[dict, Path]:
     """`seed_spread` written as `summary_dir`/anomaly_seed_spread_<name>.json and .md (not anomaly_nab_*:
     the comparison table reads those); returns (summary, Markdown path)."""
     started = time.perf_counter()
-    spread = seed_spread(settings, series, profiles, seeds)
+    spread = seed_spread(settings, series, profiles, seeds, ablation_rows)
     summary = {"benchmark": "NAB seed spread", "detector": name,
                "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                "files": len(series), "corpus_complete": len(series) == 58,
@@ -218,8 +221,7 @@ def seed_spread_markdown(name: str, summary: dict) -> str:
              f"wall time {summary['wall_time_s'] / 60:.1f} min on {summary['environment']['cpu_count']} CPUs", "",
              "The whole corpus once per seed, the detector's constants unchanged (the seed sets the autoencoder's "
              "initial weights and the order of its training batches); each seed's corpus threshold is optimised "
-             "as NAB does. No split protocol; the ablation rows that change only the statistics are computed "
-             "per seed (below).", "",
+             "as NAB does. No split protocol; the ablation rows, if any, are computed per seed (below).", "",
              "| seed | " + " | ".join(profiles) + " | wall time (s) |", "|---" * (len(profiles) + 2) + "|"]
     lines += [f"| {row['seed']} | " + " | ".join(f"{row[profile]:.1f}" for profile in profiles)
               + f" | {row['wall_time_s']} |" for row in summary["seeds"]]
@@ -230,8 +232,9 @@ def seed_spread_markdown(name: str, summary: dict) -> str:
         seeds = [row["seed"] for row in summary["seeds"]]
         full = [row["standard"] for row in summary["seeds"]]
         lines += ["", "## Ablation per seed (standard profile)", "",
-                  "The rows that change only the statistics, each on that seed's autoencoder errors; "
-                  "the last column is the full detector's mean minus the row's (what the component is worth).", "",
+                  "Each row on that seed's autoencoder errors (rows that change the Keras part recompute them with "
+                  "that seed); the last column is the full detector's mean minus the row's (what the component is "
+                  "worth).", "",
                   "| removed | " + " | ".join(f"seed {seed}" for seed in seeds) + " | mean ± std | worth |",
                   "|---" * (len(seeds) + 3) + "|",
                   "| nothing (full detector) | " + " | ".join(f"{value:.1f}" for value in full)

@@ -43,7 +43,8 @@ def parse_arguments(argv):
     parser.add_argument("--ablation", choices=["full", "statistics", "none"], default="full",
                         help="online detectors: every ablation row and the split-half protocol (full); only the "
                              "rows that re-use the detector's errors, and the split protocol (statistics); or the "
-                             "whole-corpus run alone (none)")
+                             "whole-corpus run alone (none). With --seed-spread: the same rows on every seed "
+                             "(no split protocol)")
     parser.add_argument("--files", default="", help="only files whose key contains this text")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--seed-spread", default="",
@@ -88,7 +89,8 @@ def main(argv=None) -> int:
 
         for name in names:
             summary, markdown = online_benchmark.write_seed_spread(name, online.ONLINE_DETECTORS[name], series,
-                                                                   profiles, seeds, Path(arguments.summary_dir))
+                                                                   profiles, seeds, Path(arguments.summary_dir),
+                                                                   arguments.ablation)
             standard = summary["spread"]["standard"]
             print(f"{name}: NAB standard {standard['mean']:.1f} ± {standard['std']:.1f} over seeds {seeds} -> "
                   f"{markdown}")
