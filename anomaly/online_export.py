@@ -16,9 +16,12 @@ Signature `serving_default`:
        spatial_anomaly (bool), forecast (the last scale's forecast of the newest value(s)).
 
 Everything the detector had learnt when it was exported is a constant of the graph: each scale's
-autoencoder weights and min-max scaling, each scale's likelihood fit (mean, std) and its recent
-averaged errors (the empirical tail ranks a new error among them), the range of all points seen (the
-spatial rule). It does not keep learning while it serves, and it applies no
+autoencoder weights and min-max scaling, for each scale and short window the likelihood fit (mean, std)
+and the recent N-point mean errors (the empirical tail ranks a new one among them), the range of all
+points seen (the spatial rule). The errors of the `max(short_windows) - 1` points before the newest are
+recomputed from the request with the exported model, so within that many points after the detector's
+last refit the export's score differs from the one the detector gave while learning (which scored those
+points with the model before the refit). It does not keep learning while it serves, and it applies no
 suppression (that needs the scores of earlier requests): a client that wants one alert per event drops
 alerts within the rest period of the previous one. A window with a non-finite value (NaN, inf, or a
 float32 overflow such as 1e39) always scores 1.0 and is an anomaly.
@@ -83,19 +86,22 @@ class OnlineExport(tf.Module):
                 self.models, self.scalings, self.likelihood, self.history, settings.windows):
             scaled = tf.concat([(safe - tf.constant(minimum, tf.float32)) / tf.constant(maximum - minimum, tf.float32),
                                 times], axis=2)
-            errors = []  # of the newest max(short_windows) points, oldest first
-            for end in range(self.context - max(settings.short_windows) + 1, self.context + 1):
-                windows = scaled[:, end - window:end, :]                       # [batch, window, width]
-                inputs = self._masked(windows)
-                reconstructed = tf.reshape(model(tf.reshape(inputs, [-1, window * width]), training=False),
-                                           [-1, window, width])[:, :, :self.columns]
-                scored = slice(window - settings.error_points, window)
-                errors.append(tf.reduce_mean(tf.abs(reconstructed[:, scored] - windows[:, scored, :self.columns]),
-                                             axis=[1, 2]))
+            # The windows ending at the newest max(short_windows) points, oldest first, in one model call.
+            shorts = max(settings.short_windows)
+            windows = tf.stack([scaled[:, end - window:end, :]
+                                for end in range(self.context - shorts + 1, self.context + 1)], axis=1)
+            windows = tf.reshape(windows, [-1, window, width])            # [batch x shorts, window, width]
+            reconstructed = tf.reshape(model(tf.reshape(self._masked(windows), [-1, window * width]),
+                                             training=False), [-1, shorts, window, width])[..., :self.columns]
+            windows = tf.reshape(windows, [-1, shorts, window, width])
+            scored = slice(window - settings.error_points, window)
+            errors = tf.reduce_mean(tf.abs(reconstructed[:, :, scored] - windows[:, :, scored, :self.columns]),
+                                    axis=[2, 3])                           # [batch, shorts]
+            reconstructed = reconstructed[:, -1]                               # the newest point's window
             # The model's forecast of the newest value (from the last window), in raw units.
             forecast = reconstructed[:, -1, :] * tf.constant(maximum - minimum, tf.float32) + tf.constant(minimum,
                                                                                                       tf.float32)
-            errors = tf.cast(tf.stack(errors, axis=1), tf.float64)              # [batch, max(short_windows)]
+            errors = tf.cast(errors, tf.float64)
             if not settings.likelihood:
                 surprises.append(errors[:, -1] / settings.raw_scale)
                 continue

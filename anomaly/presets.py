@@ -37,8 +37,8 @@ class OnlineSettings:
             of the last `long_window` points; the surprises of the `short_windows` are averaged (1 point: a
             spike; 10: a sustained rise that no single error shows). False uses the raw error, scaled by
             `raw_scale`.
-        empirical_tail: a surprise is capped by the error's rank among the last `long_window` (see
-            `online.anomaly_likelihood`).
+        empirical_tail: each short window's surprise is capped by the rank of its N-point mean among the
+            N-point means of the last `long_window` points (see `online.short_likelihood`).
         min_mean, min_std: floors of the fitted normal (Numenta's are 0.03 and sqrt(0.0003)); they keep a
             near-perfect reconstruction's tiny fluctuations from looking surprising.
         combine: how the scales' surprise is combined ("mean" or "max").

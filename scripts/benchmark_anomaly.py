@@ -50,7 +50,7 @@ def parse_arguments(argv):
     parser.add_argument("--seed-spread", default="",
                         help="online detectors: comma-separated seeds (at least two) to run the whole corpus with "
                              "instead, writing <summary-dir>/anomaly_seed_spread_<detector>.json and .md (each "
-                             "seed's NAB scores, mean, std)")
+                             "seed's NAB scores, mean, std, and the --ablation rows on every seed)")
     parser.add_argument("--summary-dir", default="benchmarks/results", help="where the JSON/Markdown go")
     return parser.parse_args(argv)
 
