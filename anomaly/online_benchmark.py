@@ -182,9 +182,8 @@ def seed_spread(settings: online.OnlineSettings, series: dict, profiles: dict, s
         print(f"  seed {seed}: {scores['standard']:.1f}", flush=True)
     spread = {profile: statistics([row[profile] for row in rows]) for profile in profiles}
     removed = [row["removed"] for row in rows[0]["ablation"]]
-    components = {name: {"standard": [row["ablation"][index]["standard"] for row in rows],
-                         **statistics([row["ablation"][index]["standard"] for row in rows])}
-                  for index, name in enumerate(removed)}
+    per_seed = {name: [row["ablation"][index]["standard"] for row in rows] for index, name in enumerate(removed)}
+    components = {name: {"standard": standard, **statistics(standard)} for name, standard in per_seed.items()}
     return {"seeds": rows, "spread": spread, "ablation": components}
 
 
@@ -231,6 +230,7 @@ def seed_spread_markdown(name: str, summary: dict) -> str:
     if summary.get("ablation"):
         seeds = [row["seed"] for row in summary["seeds"]]
         full = [row["standard"] for row in summary["seeds"]]
+        mean = summary["spread"]["standard"]["mean"]
         lines += ["", "## Ablation per seed (standard profile)", "",
                   "Each row on that seed's autoencoder errors (rows that change the Keras part recompute them with "
                   "that seed); the last column is the full detector's mean minus the row's (what the component is "
@@ -238,8 +238,8 @@ def seed_spread_markdown(name: str, summary: dict) -> str:
                   "| removed | " + " | ".join(f"seed {seed}" for seed in seeds) + " | mean ± std | worth |",
                   "|---" * (len(seeds) + 3) + "|",
                   "| nothing (full detector) | " + " | ".join(f"{value:.1f}" for value in full)
-                  + f" | {np.mean(full):.1f} ± {summary['spread']['standard']['std']:.1f} | |"]
+                  + f" | {mean:.1f} ± {summary['spread']['standard']['std']:.1f} | |"]
         lines += [f"| {name} | " + " | ".join(f"{value:.1f}" for value in row["standard"])
-                  + f" | {row['mean']:.1f} ± {row['std']:.1f} | {np.mean(full) - row['mean']:+.1f} |"
+                  + f" | {row['mean']:.1f} ± {row['std']:.1f} | {mean - row['mean']:+.1f} |"
                   for name, row in summary["ablation"].items()]
     return "\n".join(lines + [""])
