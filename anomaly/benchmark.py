@@ -181,7 +181,8 @@ def write_comparison(summary_dir: Path) -> Path:
 ONLINE_PROTOCOL = (
     "Online and causal: point t is scored from points 0..t only, then learnt from. The scaling, the "
     "autoencoders' weights, the likelihood's normal fit and the spatial rule's range all follow the data "
-    "seen so far (the first fit uses NAB's probationary period). One set of constants for the whole "
+    "seen so far (the first fit uses NAB's probationary period); the nearest-neighbour distance compares "
+    "each window with earlier ones only, scaled by the first fit's range. One set of constants for the whole "
     "corpus (below); NAB's per-profile corpus threshold is the only thing fitted on labels.")
 
 NOT_DONE = (

@@ -268,11 +268,15 @@ class OnlineDetector:
        `masked_points` values of each window are hidden from the encoder and must be reconstructed from
        the values before them and, with `time_features`, the phase of every step's timestamp in the day
        and the week (so a daily edge is expected when it comes, and a missing one is surprising).
-    3. Errors -> surprise (-log10 p) with Numenta's anomaly likelihood; the scales' surprise is combined.
-    4. The spatial rule: a value beyond the running range by `spatial_tolerance` is maximally surprising.
-    5. Suppression: an alert must beat every score of the previous rest period, and one at or above
+    3. A second model family: with `neighbour_window`, the distance of the newest values to the nearest
+       earlier window that does not overlap them (`neighbour_distances`; scaled by the first fit's range,
+       which stays fixed so that every past window is measured in the same units).
+    4. Errors -> surprise (-log10 p) with Numenta's anomaly likelihood; the scales' surprise is combined,
+       and the neighbour distance's surprise counts where it is larger.
+    5. The spatial rule: a value beyond the running range by `spatial_tolerance` is maximally surprising.
+    6. Suppression: an alert must beat every score of the previous rest period, and one at or above
        `alert_surprise` silences the rest period after it.
-    6. score = surprise / (surprise + score_scale), in [0, 1).
+    7. score = surprise / (surprise + score_scale), in [0, 1).
 
     `errors()` (the Keras part) and `post_process()` (statistics) are separate, so that a benchmark
     can compute the errors once and try the post-processing with each component switched off.
@@ -288,6 +292,7 @@ class OnlineDetector:
         self.seed = seed
         self.models: dict[int, keras.Model] = {}   # the models of the last `errors` call, by window
         self.scalings: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.neighbour_scaling: tuple[np.ndarray, np.ndarray] | None = None  # the neighbour distance's
 
     def score(self, values, timestamps=None) -> np.ndarray:
         """One score in [0, 1) per point of a `data.Series` or a `[points(, columns)]` array (with its
@@ -295,12 +300,21 @@ class OnlineDetector:
         return self.post_process(self.errors(values, timestamps), values)
 
     def errors(self, values, timestamps=None) -> np.ndarray:
-        """`[scales, points]` forecast errors (NaN where a point has no full window yet)."""
-        if not self.settings.autoencoder:
-            values = as_matrix(values)
-            return persistence_errors(values, initial_length(len(values), self.settings))[None]
-        values, times = model_inputs(values, timestamps, self.settings)
-        return np.stack([self._scale_errors(values, times, window) for window in self.settings.windows])
+        """`[scales (+ 1), points]`: each window scale's forecast errors (one row of persistence errors
+        without the autoencoder), then, with `neighbour_window`, the neighbour distances (NaN where a
+        point has no full window, or no earlier one, yet)."""
+        settings = self.settings
+        if settings.autoencoder:
+            matrix, times = model_inputs(values, timestamps, settings)
+            rows = [self._scale_errors(matrix, times, window) for window in settings.windows]
+        else:
+            matrix = as_matrix(values)
+            rows = [persistence_errors(matrix, initial_length(len(matrix), settings))]
+        if settings.neighbour_window:
+            self.neighbour_scaling = value_range(matrix[:initial_length(len(matrix), settings)])
+            rows.append(neighbour_distances(matrix, settings.neighbour_window, settings.neighbour_history,
+                                            *self.neighbour_scaling))
+        return np.stack(rows)
 
     def _scale_errors(self, values: np.ndarray, times: np.ndarray, window: int) -> np.ndarray:
         settings = self.settings
@@ -369,8 +383,22 @@ class OnlineDetector:
             likelihood.append([(float(mean[at]), float(std[at])) for _, mean, std in fits])
             # the averaged errors the empirical tail ranks a new one among
             history.append([averaged[recent][~np.isnan(averaged[recent])] for averaged, _, _ in fits])
-        return {"likelihood": likelihood, "history": history,
-                "low": values[:at].min(axis=0), "high": values[:at].max(axis=0)}
+        state = {"likelihood": likelihood, "history": history,
+                 "low": values[:at].min(axis=0), "high": values[:at].max(axis=0)}
+        if self.settings.neighbour_window:
+            state["neighbours"] = self._neighbours_before(values, at)
+        return state
+
+    def _neighbours_before(self, values: np.ndarray, at: int) -> np.ndarray:
+        """`[count, neighbour_window x columns]` float32: the scaled windows that the neighbour distances of
+        points at - max(short_windows) + 1 .. at compare with (each uses the last `neighbour_history` of
+        them that end `neighbour_window` points before it; see `neighbour_distances`), oldest first."""
+        window, history = self.settings.neighbour_window, self.settings.neighbour_history
+        newest = at - 2 * window + 1  # the last window point `at`'s own window does not overlap
+        oldest = newest - history - max(self.settings.short_windows) + 2
+        minimum, maximum = self.neighbour_scaling
+        scaled = (values[max(0, oldest):max(0, newest + window)] - minimum) / (maximum - minimum)
+        return windows_of(scaled, window).reshape(-1, window * values.shape[1])
 
     def post_process(self, errors: np.ndarray, values, settings: OnlineSettings | None = None) -> np.ndarray:
         """`post_process(errors, values, settings or self.settings)`."""
@@ -382,10 +410,12 @@ def post_process(errors: np.ndarray, values, settings: OnlineSettings) -> np.nda
     benchmark can switch components off without recomputing the errors."""
     values = as_matrix(values)
     if settings.likelihood:
-        surprises = [anomaly_likelihood(scale, settings) for scale in errors]
+        surprises = [anomaly_likelihood(row, settings) for row in errors]
     else:
-        surprises = [np.nan_to_num(scale, nan=0.0) / settings.raw_scale for scale in errors]
+        surprises = [np.nan_to_num(row, nan=0.0) / settings.raw_scale for row in errors]
+    neighbour = surprises.pop() if settings.neighbour_window else 0.0  # the last row (see `errors`)
     surprise = np.max(surprises, axis=0) if settings.combine == "max" else np.mean(surprises, axis=0)
+    surprise = np.maximum(surprise, neighbour)
     if settings.spatial_tolerance:
         surprise = np.where(spatial_anomalies(values, settings.spatial_tolerance),
                             settings.spatial_surprise, surprise)
@@ -439,6 +469,34 @@ def persistence_errors(values: np.ndarray, probation: int) -> np.ndarray:
     errors = np.full(len(values), np.nan)
     errors[1:] = np.mean(np.abs(np.diff(scaled, axis=0)), axis=1)
     return errors
+
+
+def neighbour_distances(values: np.ndarray, window: int, history: int, minimum, maximum,
+                        block: int = 1024) -> np.ndarray:
+    """Per point t, the root-mean-square distance of the `window` values ending at t to the nearest of
+    the `history` windows that end `window` or more points before t (so they share no point with it),
+    values min-max scaled by (`minimum`, `maximum`); NaN until such a window exists.
+
+    A causal nearest-neighbour ("discord") distance: the left matrix profile (Yeh et al. 2016) without
+    z-normalisation, since a level the series never showed is as new as a shape. Written with NumPy
+    rather than a library (stumpy computes it, but with z-normalised windows and a dependency on numba):
+    one matrix product per block of `block` points against the candidate windows, O(points x history x
+    window), bounded memory.
+    """
+    scaled = (np.asarray(values, np.float64) - minimum) / (maximum - minimum)
+    windows = windows_of(scaled, window).reshape(-1, window * scaled.shape[1]).astype(np.float64)
+    squares = np.sum(windows ** 2, axis=1)
+    distances = np.full(len(scaled), np.nan)
+    for first in range(window, len(windows), block):  # window `first` is the first with an earlier one
+        last = min(len(windows), first + block)
+        begin, end = max(0, first - window - history + 1), last - window  # every candidate of the block
+        products = (squares[first:last, None] + squares[None, begin:end]
+                    - 2.0 * windows[first:last] @ windows[begin:end].T)   # squared distances
+        query, candidate = np.arange(first, last)[:, None], np.arange(begin, end)[None, :]
+        products[(candidate > query - window) | (candidate <= query - window - history)] = np.inf
+        nearest = np.maximum(products.min(axis=1), 0.0) / windows.shape[1]
+        distances[first + window - 1:last + window - 1] = np.sqrt(nearest)
+    return distances
 
 
 def likelihood_fit(errors: np.ndarray, settings: OnlineSettings,

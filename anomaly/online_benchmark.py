@@ -83,6 +83,9 @@ def ablation(settings: online.OnlineSettings, series: dict, errors: dict, profil
         row(f"sustained error (short window {min(settings.short_windows)} only, not "
             f"{'+'.join(map(str, settings.short_windows))})",
             dataclasses.replace(settings, short_windows=(min(settings.short_windows),)))
+    if settings.neighbour_window:
+        row("nearest-neighbour distance (the autoencoder alone)", dataclasses.replace(settings, neighbour_window=0),
+            {key: value[:-1] for key, value in errors.items()})
     row("spatial rule", dataclasses.replace(settings, spatial_tolerance=0.0))
     row("suppression (no rest period: neither repeats nor alerts suppressed)",
         dataclasses.replace(settings, suppress_fraction=0.0))
@@ -95,12 +98,19 @@ def ablation(settings: online.OnlineSettings, series: dict, errors: dict, profil
             row(f"window {window} (scales {'+'.join(map(str, others))} only)",
                 dataclasses.replace(settings, windows=others), kept)
     zero = {key: np.zeros_like(value[:1]) for key, value in errors.items()}
-    row("autoencoder and likelihood (spatial rule + suppression only)",
-        dataclasses.replace(settings, likelihood=False), zero)
+    models = "autoencoder, neighbour distance" if settings.neighbour_window else "autoencoder"
+    row(f"{models} and likelihood (spatial rule + suppression only)",
+        dataclasses.replace(settings, likelihood=False, neighbour_window=0), zero)
     if recompute:
         without = dataclasses.replace(settings, autoencoder=False)
         persistence, seconds = corpus_errors(without, series, seed, "persistence")
-        row("autoencoder (persistence forecast |x_t - x_t-1| instead)", without, persistence, sum(seconds.values()))
+        kept = "; neighbour distance kept" if settings.neighbour_window else ""
+        row(f"autoencoder (persistence forecast, error = abs(x_t - x_t-1), instead{kept})", without, persistence,
+            sum(seconds.values()))
+        if settings.neighbour_window:
+            alone = {key: value[:1] for key, value in persistence.items()}
+            row("autoencoder and neighbour distance (persistence forecast alone)",
+                dataclasses.replace(without, neighbour_window=0), alone)
         if settings.time_features:
             blind = dataclasses.replace(settings, time_features=())
             values_only, seconds = corpus_errors(blind, series, seed, "no time features")

@@ -62,11 +62,13 @@ class OnlineExport(tf.Module):
         self.columns = values.shape[1]
         self.periods = tuple(settings.time_features)
         self.threshold = float(threshold)
-        self.context = max(settings.windows) + max(settings.short_windows) - 1
+        self.context = max(*settings.windows, settings.neighbour_window) + max(settings.short_windows) - 1
         self.models = [detector.models[window] for window in settings.windows]
         self.scalings = [detector.scalings[window] for window in settings.windows]
         self.likelihood, self.history = state["likelihood"], state["history"]
         self.low, self.high = state["low"], state["high"]
+        self.neighbours = state.get("neighbours")  # with neighbour_window: the windows they are compared with
+        self.neighbour_scaling = detector.neighbour_scaling
         shape = [None, self.context] if self.univariate else [None, self.context, self.columns]
         self.input_signature = [tf.TensorSpec(shape, tf.float32, name="values")]
         if self.periods:
@@ -101,23 +103,12 @@ class OnlineExport(tf.Module):
             # The model's forecast of the newest value (from the last window), in raw units.
             forecast = reconstructed[:, -1, :] * tf.constant(maximum - minimum, tf.float32) + tf.constant(minimum,
                                                                                                       tf.float32)
-            errors = tf.cast(errors, tf.float64)
-            if not settings.likelihood:
-                surprises.append(errors[:, -1] / settings.raw_scale)
-                continue
-            short_surprises = []  # as online.anomaly_likelihood: the mean over the short windows
-            for short, (mean, std), past in zip(settings.short_windows, fits, histories):
-                averaged = tf.reduce_mean(errors[:, -short:], axis=1)
-                surprise = self._tail_surprise((averaged - mean) / std)
-                if settings.empirical_tail and len(past):  # as online.short_likelihood: rank among the past
-                    ranked = tf.constant(past, tf.float64)
-                    rank = 1.0 + tf.reduce_sum(tf.cast(ranked[None, :] > averaged[:, None], tf.float64), axis=1)
-                    empirical = -tf.math.log(rank / (len(past) + 2.0)) / math.log(10.0)
-                    surprise = tf.where(rank == 1.0, surprise, tf.minimum(surprise, empirical))
-                short_surprises.append(surprise)
-            surprises.append(tf.reduce_mean(tf.stack(short_surprises, axis=1), axis=1))
+            surprises.append(self._surprise(tf.cast(errors, tf.float64), fits, histories))
         stacked = tf.stack(surprises, axis=1)
         surprise = tf.reduce_max(stacked, axis=1) if settings.combine == "max" else tf.reduce_mean(stacked, axis=1)
+        if settings.neighbour_window and self.neighbours is not None and len(self.neighbours):
+            neighbour = self._surprise(self._neighbour_distances(safe), self.likelihood[-1], self.history[-1])
+            surprise = tf.maximum(surprise, neighbour)
         newest_value = tf.cast(safe[:, -1, :], tf.float64)
         spatial = tf.zeros_like(finite)
         if settings.spatial_tolerance:
@@ -132,6 +123,50 @@ class OnlineExport(tf.Module):
         return {"anomaly_score": tf.cast(score, tf.float32), "is_anomaly": score >= self.threshold,
                 "surprise": tf.cast(surprise, tf.float32), "spatial_anomaly": spatial & finite,
                 "forecast": forecast[:, 0] if self.univariate else forecast}
+
+    def _surprise(self, errors, fits, histories):
+        """As `online.post_process` for one row: `[batch, shorts]` float64 errors of the newest
+        max(short_windows) points (NaN: none) -> `[batch]` surprise."""
+        settings = self.settings
+        if not settings.likelihood:
+            newest = errors[:, -1]
+            return tf.where(tf.math.is_nan(newest), tf.zeros_like(newest), newest) / settings.raw_scale
+        short_surprises = []  # as online.anomaly_likelihood: the mean over the short windows
+        for short, (mean, std), past in zip(settings.short_windows, fits, histories):
+            recent = errors[:, -short:]  # a rolling mean skips NaN, as pandas' does
+            known = tf.reduce_sum(tf.cast(~tf.math.is_nan(recent), tf.float64), axis=1)
+            averaged = tf.reduce_sum(tf.where(tf.math.is_nan(recent), tf.zeros_like(recent), recent), axis=1) / \
+                tf.maximum(known, 1.0)
+            surprise = self._tail_surprise((averaged - mean) / std)
+            if settings.empirical_tail and len(past):  # as online.short_likelihood: rank among the past
+                ranked = tf.constant(past, tf.float64)
+                rank = 1.0 + tf.reduce_sum(tf.cast(ranked[None, :] > averaged[:, None], tf.float64), axis=1)
+                empirical = -tf.math.log(rank / (len(past) + 2.0)) / math.log(10.0)
+                surprise = tf.where(rank == 1.0, surprise, tf.minimum(surprise, empirical))
+            short_surprises.append(tf.where(known > 0, surprise, tf.zeros_like(surprise)))
+        return tf.reduce_mean(tf.stack(short_surprises, axis=1), axis=1)
+
+    def _neighbour_distances(self, safe):
+        """As `online.neighbour_distances`: `[batch, shorts]` float64 distances of the windows ending at the
+        newest max(short_windows) points to the stored ones each may use (NaN where none)."""
+        window, shorts = self.settings.neighbour_window, max(self.settings.short_windows)
+        minimum, maximum = self.neighbour_scaling
+        scaled = tf.cast((tf.cast(safe, tf.float64) - minimum) / (maximum - minimum), tf.float32)
+        windows = tf.stack([tf.reshape(scaled[:, end - window:end, :], [-1, window * self.columns])
+                            for end in range(self.context - shorts + 1, self.context + 1)], axis=1)
+        windows = tf.cast(windows, tf.float64)                                    # [batch, shorts, features]
+        stored = tf.constant(self.neighbours, tf.float64)                          # [count, features]
+        squared = (tf.reduce_sum(windows ** 2, axis=2)[:, :, None] + tf.reduce_sum(stored ** 2, axis=1)[None, None]
+                   - 2.0 * tf.einsum("bsf,cf->bsc", windows, stored))
+        # The point `offset` places before the newest uses the `neighbour_history` stored windows that end
+        # `window` points before it: counted from the newest stored one, offsets offset .. offset + history - 1.
+        from_newest = np.arange(len(self.neighbours))[::-1]
+        offset = np.arange(shorts)[::-1, None]  # oldest first, as the windows are stacked
+        usable = (from_newest[None] >= offset) & (from_newest[None] < offset + self.settings.neighbour_history)
+        squared = tf.where(tf.constant(usable)[None], squared, tf.constant(math.inf, tf.float64))
+        nearest = tf.reduce_min(squared, axis=2)
+        distance = tf.sqrt(tf.maximum(nearest, 0.0) / float(window * self.columns))
+        return tf.where(tf.math.is_inf(nearest), tf.constant(math.nan, tf.float64), distance)
 
     def _masked(self, windows):
         """As `OnlineDetector._masked`: the newest `masked_points` steps' values repeat the last visible

@@ -31,6 +31,14 @@ class OnlineSettings:
             probationary period's scaling is kept).
         autoencoder: False replaces the autoencoder by a persistence forecast (error = |x_t - x_{t-1}|),
             the ablation that shows what the Keras model adds.
+    A second model family beside it (combined in surprise space):
+        neighbour_window: the distance of the newest N values to the nearest of the `neighbour_history`
+            earlier N-value windows that do not overlap them (root mean square, values min-max scaled by the
+            first fit's range): a causal nearest-neighbour "discord" distance (the left matrix profile of
+            Yeh et al. 2016). A shape the series has never shown is far from every earlier window even
+            when each value is easy to forecast from the ones before it (a flat line, a changed pattern).
+            It goes through the same likelihood; the larger of its surprise and the autoencoder's counts
+            (0: off).
     The statistics around it (post-processing, as in every published NAB detector):
         likelihood: Numenta's anomaly likelihood on the error: for each N in `short_windows`, the mean of
             the last N errors under a normal fit, re-fit every `estimate_every` points, to the N-point means
@@ -41,7 +49,8 @@ class OnlineSettings:
             N-point means of the last `long_window` points (see `online.short_likelihood`).
         min_mean, min_std: floors of the fitted normal (Numenta's are 0.03 and sqrt(0.0003)); they keep a
             near-perfect reconstruction's tiny fluctuations from looking surprising.
-        combine: how the scales' surprise is combined ("mean" or "max").
+        combine: how the autoencoder's scales' surprise is combined ("mean" or "max"); the neighbour
+            distance's surprise then counts where it is larger.
         spatial_tolerance: a value beyond the running min/max of all earlier points by more than this
             fraction of their range is an anomaly (Numenta's spatial rule, 0.05 there; 0: off).
         suppress_fraction: an alert must beat every score of the previous `suppress_fraction *
@@ -67,6 +76,8 @@ class OnlineSettings:
     refit_span: int = 2000
     rescale: bool = True
     autoencoder: bool = True
+    neighbour_window: int = 64
+    neighbour_history: int = 8640
     likelihood: bool = True
     short_windows: tuple[int, ...] = (1, 10)
     long_window: int = 8640

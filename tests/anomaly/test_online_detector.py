@@ -11,10 +11,12 @@ from anomaly import data, nab, online, online_benchmark
 from anomaly.online_export import OnlineExport
 
 TINY = online.OnlineSettings(model="base", windows=(8, 16), epochs=2, refit_epochs=1, refit_every=300,
-                             refit_span=400, estimate_every=50)
+                             refit_span=400, estimate_every=50, neighbour_window=24, neighbour_history=500)
+#: For tests that hand `post_process` error rows of their own (no neighbour distance row).
+NO_NEIGHBOURS = dataclasses.replace(TINY, neighbour_window=0)
 
 
-CONTEXT = max(TINY.windows) + max(TINY.short_windows) - 1  # the points one request holds
+CONTEXT = max(*TINY.windows, TINY.neighbour_window) + max(TINY.short_windows) - 1  # the points one request holds
 
 
 def stamps(length):
@@ -59,7 +61,7 @@ def test_an_alert_silences_its_rest_period_and_a_rising_ramp_raises_one_alert():
     values = np.concatenate([np.zeros(300), np.linspace(0.0, 50.0, 50)])[:, None]
     ramp = np.zeros((1, 350))
     ramp[0, 300:] = np.linspace(5.0, 50.0, 50)  # every point above the level (4)
-    settings = dataclasses.replace(TINY, likelihood=False, spatial_tolerance=0.0, initial_points=100,
+    settings = dataclasses.replace(NO_NEIGHBOURS, likelihood=False, spatial_tolerance=0.0, initial_points=100,
                                    suppress_fraction=0.5)
     silenced = online.post_process(ramp, values, settings)
     assert (silenced[300:] > 0).sum() == 1 and silenced[300] > 0
@@ -142,8 +144,49 @@ def test_time_features_make_a_missing_daily_peak_surprising():
 def test_persistence_ablation_replaces_the_autoencoder():
     values = sine(600)
     errors = online.OnlineDetector(dataclasses.replace(TINY, autoencoder=False)).errors(values)
-    assert errors.shape == (1, 600) and np.isnan(errors[0, 0])
+    assert errors.shape == (2, 600) and np.isnan(errors[0, 0])  # persistence, then the neighbour distance
     assert errors[0, 5] == pytest.approx(abs(values[5] - values[4]) / (values[:90].max() - values[:90].min()))
+
+
+def test_neighbour_distances_match_a_brute_force_search_over_earlier_windows():
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(300, 2))
+    window, history = 5, 40
+    minimum, maximum = values[:50].min(axis=0), values[:50].max(axis=0)
+    got = online.neighbour_distances(values, window, history, minimum, maximum, block=64)
+    scaled = (values - minimum) / (maximum - minimum)
+    for point in (0, 2 * window - 2, 2 * window - 1, 57, 120, 299):
+        ends = [end for end in range(window - 1, point - window + 1) if end > point - window - history]
+        if not ends:
+            assert np.isnan(got[point])
+            continue
+        query = scaled[point - window + 1:point + 1]
+        expected = min(np.sqrt(np.mean((scaled[end - window + 1:end + 1] - query) ** 2)) for end in ends)
+        assert got[point] == pytest.approx(expected, rel=1e-5), point
+
+
+def test_a_flat_line_is_far_from_every_earlier_window_and_the_neighbour_surprise_flags_it():
+    values = sine(1400)
+    values[1100:1160] = 50.0  # the signal stops: each value is easy to forecast from the one before it
+    settings = dataclasses.replace(TINY, windows=(8,), neighbour_window=32, spatial_tolerance=0.0, long_window=500)
+    errors = online.OnlineDetector(settings, seed=0).errors(values, stamps(1400))
+    distance = errors[-1]
+    assert np.nanmax(distance[1130:1160]) > 2.5 * np.nanmedian(distance[300:1100])
+    with_neighbours = online.post_process(errors, values, settings)
+    without = online.post_process(errors[:-1], values, dataclasses.replace(settings, neighbour_window=0))
+    assert with_neighbours[1100:1160].max() > 0.3 and without[1100:1160].max() < 0.05
+
+
+def test_the_exports_neighbour_distances_are_the_detectors():
+    values = sine(900)
+    detector = online.OnlineDetector(TINY, seed=0)
+    errors = detector.errors(values, stamps(900))
+    export = OnlineExport(detector, errors, values, threshold=0.5)
+    import tensorflow as tf
+
+    shorts = max(TINY.short_windows)
+    served = export._neighbour_distances(tf.constant(values[None, -export.context:, None], tf.float32)).numpy()
+    np.testing.assert_allclose(served[0], errors[-1, -shorts:], rtol=1e-4)
 
 
 def test_export_reproduces_the_detectors_last_score_and_answers_non_finite_values():
