@@ -6,8 +6,8 @@ anomaly score out.
 
 Signature `serving_default`:
     values: float32 `[batch, context]` (univariate) or `[batch, context, columns]`: the `context` most
-        recent raw values, oldest first, the point to score last; `context = max(windows) +
-        max(short_windows) - 1` (written in serving.json beside the export).
+        recent raw values, oldest first, the point to score last; `context = max(windows,
+        neighbour_window) + max(short_windows) - 1` (written in serving.json beside the export).
     timestamps (only when the detector has `time_features`): int64 `[batch, context]`, each value's
         time in seconds since 1970-01-01 00:00, the wall-clock time as the CSV writes it (UTC where it
         gives a time zone), as `data.epoch_seconds` computes it: the autoencoder sees its phase in the
@@ -18,7 +18,11 @@ Signature `serving_default`:
 Everything the detector had learnt when it was exported is a constant of the graph: each scale's
 autoencoder weights and min-max scaling, for each scale and short window the likelihood fit (mean, std)
 and the recent N-point mean errors (the empirical tail ranks a new one among them), the range of all
-points seen (the spatial rule). The errors of the `max(short_windows) - 1` points before the newest are
+points seen (the spatial rule), and with `neighbour_window` the neighbour distance's scaling and the
+scaled windows it compares with (the last `neighbour_history` that end a window's length before the next
+point, plus max(short_windows) - 1 older ones for the points before it; float32, neighbour_window x
+columns x about 8,650 values): a request's neighbour distances are exactly the detector's for the point
+after the last one it saw. The errors of the `max(short_windows) - 1` points before the newest are
 recomputed from the request with the exported model, so within that many points after the detector's
 last refit the export's score differs from the one the detector gave while learning (which scored those
 points with the model before the refit). It does not keep learning while it serves, and it applies no
