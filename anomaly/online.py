@@ -272,7 +272,7 @@ class OnlineDetector:
        earlier window that does not overlap them (`neighbour_distances`; scaled by the first fit's range,
        which stays fixed so that every past window is measured in the same units).
     4. Errors -> surprise (-log10 p) with Numenta's anomaly likelihood; the scales' surprise is combined,
-       and the neighbour distance's surprise counts where it is larger.
+       and the neighbour distance's surprise is added (or, `neighbour_combine="max"`, counts where larger).
     5. The spatial rule: a value beyond the running range by `spatial_tolerance` is maximally surprising.
     6. Suppression: an alert must beat every score of the previous rest period, and one at or above
        `alert_surprise` silences the rest period after it.
@@ -415,7 +415,7 @@ def post_process(errors: np.ndarray, values, settings: OnlineSettings) -> np.nda
         surprises = [np.nan_to_num(row, nan=0.0) / settings.raw_scale for row in errors]
     neighbour = surprises.pop() if settings.neighbour_window else 0.0  # the last row (see `errors`)
     surprise = np.max(surprises, axis=0) if settings.combine == "max" else np.mean(surprises, axis=0)
-    surprise = np.maximum(surprise, neighbour)
+    surprise = np.maximum(surprise, neighbour) if settings.neighbour_combine == "max" else surprise + neighbour
     if settings.spatial_tolerance:
         surprise = np.where(spatial_anomalies(values, settings.spatial_tolerance),
                             settings.spatial_surprise, surprise)

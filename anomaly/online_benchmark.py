@@ -86,6 +86,9 @@ def ablation(settings: online.OnlineSettings, series: dict, errors: dict, profil
     if settings.neighbour_window:
         row("nearest-neighbour distance (the autoencoder alone)", dataclasses.replace(settings, neighbour_window=0),
             {key: value[:-1] for key, value in errors.items()})
+        if settings.neighbour_combine == "sum":
+            row("sum of the two surprises (the larger one counts instead)",
+                dataclasses.replace(settings, neighbour_combine="max"))
     row("spatial rule", dataclasses.replace(settings, spatial_tolerance=0.0))
     row("suppression (no rest period: neither repeats nor alerts suppressed)",
         dataclasses.replace(settings, suppress_fraction=0.0))

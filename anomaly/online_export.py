@@ -112,7 +112,7 @@ class OnlineExport(tf.Module):
         surprise = tf.reduce_max(stacked, axis=1) if settings.combine == "max" else tf.reduce_mean(stacked, axis=1)
         if settings.neighbour_window and self.neighbours is not None and len(self.neighbours):
             neighbour = self._surprise(self._neighbour_distances(safe), self.likelihood[-1], self.history[-1])
-            surprise = tf.maximum(surprise, neighbour)
+            surprise = tf.maximum(surprise, neighbour) if settings.neighbour_combine == "max" else surprise + neighbour
         newest_value = tf.cast(safe[:, -1, :], tf.float64)
         spatial = tf.zeros_like(finite)
         if settings.spatial_tolerance:

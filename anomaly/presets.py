@@ -37,8 +37,10 @@ class OnlineSettings:
             first fit's range): a causal nearest-neighbour "discord" distance (the left matrix profile of
             Yeh et al. 2016). A shape the series has never shown is far from every earlier window even
             when each value is easy to forecast from the ones before it (a flat line, a changed pattern).
-            It goes through the same likelihood; the larger of its surprise and the autoencoder's counts
-            (0: off).
+            It goes through the same likelihood (0: off).
+        neighbour_combine: "sum": the neighbour distance's surprise is added to the autoencoder's, -log10 of
+            the product of the two p-values, as for independent evidence: a point both find somewhat
+            unusual outranks one that only one of them finds so; "max": the larger counts.
     The statistics around it (post-processing, as in every published NAB detector):
         likelihood: Numenta's anomaly likelihood on the error: for each N in `short_windows`, the mean of
             the last N errors under a normal fit, re-fit every `estimate_every` points, to the N-point means
@@ -50,7 +52,7 @@ class OnlineSettings:
         min_mean, min_std: floors of the fitted normal (Numenta's are 0.03 and sqrt(0.0003)); they keep a
             near-perfect reconstruction's tiny fluctuations from looking surprising.
         combine: how the autoencoder's scales' surprise is combined ("mean" or "max"); the neighbour
-            distance's surprise then counts where it is larger.
+            distance's is then combined with it by `neighbour_combine`.
         spatial_tolerance: a value beyond the running min/max of all earlier points by more than this
             fraction of their range is an anomaly (Numenta's spatial rule, 0.05 there; 0: off).
         suppress_fraction: an alert must beat every score of the previous `suppress_fraction *
@@ -78,6 +80,7 @@ class OnlineSettings:
     autoencoder: bool = True
     neighbour_window: int = 64
     neighbour_history: int = 8640
+    neighbour_combine: str = "sum"
     likelihood: bool = True
     short_windows: tuple[int, ...] = (1, 10)
     long_window: int = 8640

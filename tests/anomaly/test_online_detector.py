@@ -319,6 +319,8 @@ def test_online_benchmark_ablation_and_split_protocol(tmp_path):
     assert removed[0].startswith("nothing") and any("persistence" in row for row in removed)
     assert any("online learning" in row for row in removed) and any("spatial" in row for row in removed)
     assert any(row.startswith("time features") for row in removed)
+    assert any(row.startswith("nearest-neighbour distance") for row in removed)  # the second model family
+    assert any(row.startswith("autoencoder and neighbour distance (persistence") for row in removed)
     assert len(result["split_protocol"]["results"]) == 2
     assert (tmp_path / "out" / "aeTiny" / "realTraffic" / "aeTiny_file1.csv").is_file()
     from anomaly.benchmark import write_summary
