@@ -372,8 +372,10 @@ class OnlineDetector:
 
     def state(self, errors: np.ndarray, values, at: int | None = None) -> dict:
         """What the detector knows when point `at` (default: the next, unseen point) arrives: the models
-        and scalings of the last `errors()` call, each scale's likelihood fit and the range of the points
-        before `at`. The export bakes this in (see `online_export.OnlineExport`)."""
+        and scalings of the last `errors()` call, each row's (scale's, then the neighbour distance's)
+        likelihood fit per short window, the range of the points before `at` and, with `neighbour_window`,
+        the scaled windows its neighbour distances compare with. The export bakes this in (see
+        `online_export.OnlineExport`)."""
         values = as_matrix(values)
         at = len(values) if at is None else at
         recent = slice(max(0, at - self.settings.long_window + 1), at)
@@ -409,6 +411,9 @@ def post_process(errors: np.ndarray, values, settings: OnlineSettings) -> np.nda
     """Scores in [0, 1) from `OnlineDetector.errors()`' output: the statistics around the autoencoder, so a
     benchmark can switch components off without recomputing the errors."""
     values = as_matrix(values)
+    expected = (len(settings.windows) if settings.autoencoder else 1) + bool(settings.neighbour_window)
+    if len(errors) != expected:
+        raise ValueError(f"{len(errors)} rows of errors for settings that make {expected} (see OnlineDetector.errors)")
     if settings.likelihood:
         surprises = [anomaly_likelihood(row, settings) for row in errors]
     else:

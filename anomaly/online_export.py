@@ -72,6 +72,7 @@ class OnlineExport(tf.Module):
         self.likelihood, self.history = state["likelihood"], state["history"]
         self.low, self.high = state["low"], state["high"]
         self.neighbours = state.get("neighbours")  # with neighbour_window: the windows they are compared with
+        self.stored_neighbours = None if self.neighbours is None else tf.constant(self.neighbours, tf.float32)
         self.neighbour_scaling = detector.neighbour_scaling
         shape = [None, self.context] if self.univariate else [None, self.context, self.columns]
         self.input_signature = [tf.TensorSpec(shape, tf.float32, name="values")]
@@ -141,7 +142,8 @@ class OnlineExport(tf.Module):
             known = tf.reduce_sum(tf.cast(~tf.math.is_nan(recent), tf.float64), axis=1)
             averaged = tf.reduce_sum(tf.where(tf.math.is_nan(recent), tf.zeros_like(recent), recent), axis=1) / \
                 tf.maximum(known, 1.0)
-            surprise = self._tail_surprise((averaged - mean) / std)
+            z = (averaged - mean) / std
+            surprise = tf.where(tf.math.is_nan(z), tf.zeros_like(z), self._tail_surprise(z))  # no fit yet: 0
             if settings.empirical_tail and len(past):  # as online.short_likelihood: rank among the past
                 ranked = tf.constant(past, tf.float64)
                 rank = 1.0 + tf.reduce_sum(tf.cast(ranked[None, :] > averaged[:, None], tf.float64), axis=1)
@@ -152,25 +154,29 @@ class OnlineExport(tf.Module):
 
     def _neighbour_distances(self, safe):
         """As `online.neighbour_distances`: `[batch, shorts]` float64 distances of the windows ending at the
-        newest max(short_windows) points to the stored ones each may use (NaN where none)."""
-        window, shorts = self.settings.neighbour_window, max(self.settings.short_windows)
+        newest max(short_windows) points to the stored ones each may use (NaN where none).
+
+        The point `offset` places before the newest uses the `neighbour_history` stored windows that end
+        `window` points before it: a contiguous slice of the stored ones (oldest first), `offset` short of
+        the newest. One `[batch, history]` product per offset keeps the memory at batch x history."""
+        window, shorts, history = self.settings.neighbour_window, max(self.settings.short_windows), \
+            self.settings.neighbour_history
         minimum, maximum = self.neighbour_scaling
         scaled = tf.cast((tf.cast(safe, tf.float64) - minimum) / (maximum - minimum), tf.float32)
-        windows = tf.stack([tf.reshape(scaled[:, end - window:end, :], [-1, window * self.columns])
-                            for end in range(self.context - shorts + 1, self.context + 1)], axis=1)
-        windows = tf.cast(windows, tf.float64)                                    # [batch, shorts, features]
-        stored = tf.constant(self.neighbours, tf.float64)                          # [count, features]
-        squared = (tf.reduce_sum(windows ** 2, axis=2)[:, :, None] + tf.reduce_sum(stored ** 2, axis=1)[None, None]
-                   - 2.0 * tf.einsum("bsf,cf->bsc", windows, stored))
-        # The point `offset` places before the newest uses the `neighbour_history` stored windows that end
-        # `window` points before it: counted from the newest stored one, offsets offset .. offset + history - 1.
-        from_newest = np.arange(len(self.neighbours))[::-1]
-        offset = np.arange(shorts)[::-1, None]  # oldest first, as the windows are stacked
-        usable = (from_newest[None] >= offset) & (from_newest[None] < offset + self.settings.neighbour_history)
-        squared = tf.where(tf.constant(usable)[None], squared, tf.constant(math.inf, tf.float64))
-        nearest = tf.reduce_min(squared, axis=2)
-        distance = tf.sqrt(tf.maximum(nearest, 0.0) / float(window * self.columns))
-        return tf.where(tf.math.is_inf(nearest), tf.constant(math.nan, tf.float64), distance)
+        stored = tf.cast(self.stored_neighbours, tf.float64)                            # [count, features]
+        count, distances = len(self.neighbours), []
+        for offset in reversed(range(shorts)):  # oldest first
+            end = self.context - offset
+            query = tf.cast(tf.reshape(scaled[:, end - window:end, :], [-1, window * self.columns]), tf.float64)
+            usable = stored[max(0, count - offset - history):max(0, count - offset)]
+            if usable.shape[0] == 0:
+                distances.append(tf.fill(tf.shape(query[:, 0]), tf.constant(math.nan, tf.float64)))
+                continue
+            # min over candidates of |q - s|^2 = |q|^2 + min(|s|^2 - 2 q.s): one [batch, history] tensor
+            nearest = tf.reduce_sum(query ** 2, axis=1) + tf.reduce_min(
+                tf.reduce_sum(usable ** 2, axis=1)[None] - 2.0 * tf.matmul(query, usable, transpose_b=True), axis=1)
+            distances.append(tf.sqrt(tf.maximum(nearest, 0.0) / float(window * self.columns)))
+        return tf.stack(distances, axis=1)
 
     def _masked(self, windows):
         """As `OnlineDetector._masked`: the newest `masked_points` steps' values repeat the last visible

@@ -110,10 +110,11 @@ def check_length(series, settings: OnlineSettings) -> None:
     """Refuses (UserError) a series too short for the detector's widest window and first likelihood fit."""
     from core.errors import UserError
 
-    needed = 4 * max(settings.windows) + max(settings.short_windows) + settings.estimate_every
+    needed = max(4 * max(settings.windows), 2 * settings.neighbour_window) + max(settings.short_windows) \
+        + settings.estimate_every
     if len(series) < needed:
         raise UserError(f"{series.source}: {len(series)} points; the online detector needs at least {needed} "
-                        "(4 x its widest window + the likelihood's first fit)")
+                        "(4 x its widest window, or 2 x its neighbour window, + the likelihood's first fit)")
 
 
 #: The online detectors by name (NAB parses '<detector>_<file>', so no underscores in names).
