@@ -105,22 +105,29 @@ def ablation(settings: online.OnlineSettings, series: dict, errors: dict, profil
     row(f"{models} and likelihood (spatial rule + suppression only)",
         dataclasses.replace(settings, likelihood=False, neighbour_window=0), zero)
     if recompute:
+        def recomputed(changed: online.OnlineSettings, label: str) -> tuple[dict, float]:
+            """The errors of `changed`, whose Keras part differs, and their seconds. The neighbour distance
+            does not depend on the Keras part: the full detector's row is re-used, not computed again."""
+            keras_only = dataclasses.replace(changed, neighbour_window=0)
+            new_errors, seconds = corpus_errors(keras_only, series, seed, label)
+            if settings.neighbour_window:
+                new_errors = {key: np.concatenate([value, errors[key][-1:]]) for key, value in new_errors.items()}
+            return new_errors, sum(seconds.values())
+
         without = dataclasses.replace(settings, autoencoder=False)
-        persistence, seconds = corpus_errors(without, series, seed, "persistence")
+        persistence, seconds = recomputed(without, "persistence")
         kept = "; neighbour distance kept" if settings.neighbour_window else ""
         row(f"autoencoder (persistence forecast, error = abs(x_t - x_t-1), instead{kept})", without, persistence,
-            sum(seconds.values()))
+            seconds)
         if settings.neighbour_window:
             alone = {key: value[:1] for key, value in persistence.items()}
             row("autoencoder and neighbour distance (persistence forecast alone)",
                 dataclasses.replace(without, neighbour_window=0), alone)
         if settings.time_features:
             blind = dataclasses.replace(settings, time_features=())
-            values_only, seconds = corpus_errors(blind, series, seed, "no time features")
-            row("time features (the autoencoder sees values only)", blind, values_only, sum(seconds.values()))
+            row("time features (the autoencoder sees values only)", blind, *recomputed(blind, "no time features"))
         frozen = dataclasses.replace(settings, refit_every=0)
-        learnt_once, seconds = corpus_errors(frozen, series, seed, "no online learning")
-        row("online learning (fit on the probationary period only)", frozen, learnt_once, sum(seconds.values()))
+        row("online learning (fit on the probationary period only)", frozen, *recomputed(frozen, "no online learning"))
     return rows
 
 

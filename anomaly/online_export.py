@@ -72,7 +72,6 @@ class OnlineExport(tf.Module):
         self.likelihood, self.history = state["likelihood"], state["history"]
         self.low, self.high = state["low"], state["high"]
         self.neighbours = state.get("neighbours")  # with neighbour_window: the windows they are compared with
-        self.stored_neighbours = None if self.neighbours is None else tf.constant(self.neighbours, tf.float32)
         self.neighbour_scaling = detector.neighbour_scaling
         shape = [None, self.context] if self.univariate else [None, self.context, self.columns]
         self.input_signature = [tf.TensorSpec(shape, tf.float32, name="values")]
@@ -163,7 +162,7 @@ class OnlineExport(tf.Module):
             self.settings.neighbour_history
         minimum, maximum = self.neighbour_scaling
         scaled = tf.cast((tf.cast(safe, tf.float64) - minimum) / (maximum - minimum), tf.float32)
-        stored = tf.cast(self.stored_neighbours, tf.float64)                            # [count, features]
+        stored = tf.cast(tf.constant(self.neighbours, tf.float32), tf.float64)         # [count, features]
         count, distances = len(self.neighbours), []
         for offset in reversed(range(shorts)):  # oldest first
             end = self.context - offset

@@ -219,7 +219,7 @@ def test_export_reproduces_the_detectors_last_score_and_answers_non_finite_value
     state = detector.state(errors, values, at=last)  # the state in force when the last point arrived
     export.likelihood, export.history = state["likelihood"], state["history"]
     export.low, export.high = state["low"], state["high"]
-    export.neighbours, export.stored_neighbours = state["neighbours"], state["neighbours"]
+    export.neighbours = state["neighbours"]
     requests = export.requests(values, stamps(1200))
     assert set(requests) == {"values", "timestamps"} and requests["timestamps"].dtype == np.int64
     answer = export.predict(requests["values"][-1:], requests["timestamps"][-1:])
