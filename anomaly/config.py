@@ -4,6 +4,7 @@ import dataclasses
 from dataclasses import field
 
 from anomaly import scoring
+from anomaly.presets import DEFAULT_DETECTOR  # dataclasses only: TensorFlow is not loaded yet
 from core.config import RunOptions
 from core.errors import UserError
 
@@ -36,13 +37,13 @@ class AnomalyConfig(RunOptions):
     train_fraction: float = field(default=0.5, metadata={"help": "first part of the series, for training"})
     validation_fraction: float = field(default=0.2, metadata={"help": "next part, for early stopping"})
     # Detector.
-    detector: str = field(default="aeOnline", metadata={
-        "help": "aeOnline (keeps learning, NAB-benchmarked; the default) or any online detector in "
-                "anomaly.presets.ONLINE_DETECTORS; 'window' is the train/validation/test window autoencoder "
-                "below (--model, --window, --threshold...)"})
+    detector: str = field(default=DEFAULT_DETECTOR, metadata={
+        "help": "an online detector (keeps learning, NAB-benchmarked): aeOnline (window 64, the default) or "
+                "aeOnlineMultiscale (windows 16 and 64; anomaly.presets.ONLINE_DETECTORS); 'window' is the "
+                "train/validation/test window autoencoder below (--model, --window, --threshold...)"})
     alert_threshold: float | None = field(default=None, metadata={
         "help": "online detectors: score at or above which a point is an anomaly (default: the detector's "
-                "NAB corpus threshold, presets.ALERT_THRESHOLD)"})
+                "NAB corpus threshold, presets.ALERT_THRESHOLDS)"})
     # Model and training (--detector window).
     model: str = field(default="dense", metadata={
         "help": "registered model: base, dense, tanh, dropout, conv, lstm or reference"})

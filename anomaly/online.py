@@ -32,7 +32,7 @@ import pandas as pd
 from scipy import special
 
 from anomaly import data, models, nab, scoring
-from anomaly.presets import ALERT_THRESHOLD, ONLINE_DETECTORS, TIME_PERIODS, OnlineSettings  # noqa: F401 (re-exported)
+from anomaly.presets import ALERT_THRESHOLDS, ONLINE_DETECTORS, TIME_PERIODS, OnlineSettings  # noqa: F401 (re-exported)
 
 
 @dataclasses.dataclass

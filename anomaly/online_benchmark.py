@@ -102,8 +102,8 @@ def ablation(settings: online.OnlineSettings, series: dict, errors: dict, profil
                 dataclasses.replace(settings, windows=others), kept)
     zero = {key: np.zeros_like(value[:1]) for key, value in errors.items()}
     models = "autoencoder, neighbour distance" if settings.neighbour_window else "autoencoder"
-    row(f"{models} and likelihood (spatial rule + suppression only)",
-        dataclasses.replace(settings, likelihood=False, neighbour_window=0), zero)
+    row(f"{models} and likelihood (spatial rule + suppression only)",  # one row of zeros: one scale
+        dataclasses.replace(settings, likelihood=False, neighbour_window=0, windows=settings.windows[:1]), zero)
     if recompute:
         def recomputed(changed: online.OnlineSettings, label: str) -> tuple[dict, float]:
             """The errors of `changed`, whose Keras part differs, and their seconds. The neighbour distance

@@ -79,7 +79,9 @@ class OnlineTask(runner.Task):
         detector = online.OnlineDetector(settings, seed=config.seed)
         errors = detector.errors(series)  # values and timestamps
         scores = detector.post_process(errors, series.values)
-        threshold = config.alert_threshold if config.alert_threshold is not None else online.ALERT_THRESHOLD
+        threshold = config.alert_threshold
+        if threshold is None:
+            threshold = online.ALERT_THRESHOLDS[config.detector]
         held_out_from = online.initial_length(len(series), settings)
         return Scored(detector, settings, errors, scores, scores >= threshold, threshold,
                       {"initial_fit": (0, held_out_from), "held_out": (held_out_from, len(series))},

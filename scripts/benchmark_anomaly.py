@@ -25,6 +25,7 @@ from core.quiet import quiet  # noqa: E402  (TensorFlow start-up noise off; see 
 quiet()
 
 from anomaly import data  # noqa: E402
+from anomaly.presets import DEFAULT_DETECTOR  # noqa: E402
 from core.errors import UserError, exit_on_user_error  # noqa: E402
 
 TARGET_FILES = ["artificialWithAnomaly/art_daily_flatmiddle.csv",
@@ -35,9 +36,10 @@ def parse_arguments(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--nab-dir", required=True, help="a NAB checkout: data/, labels/, config/, results/")
     parser.add_argument("--out", required=True, help="folder for the per-file result CSVs (NAB's layout)")
-    parser.add_argument("--detectors", default="aeOnline",
-                        help="comma-separated detector names: aeOnline (the online detector, with its ablation "
-                             "and split-half protocol), aeOnlineMultiscale (windows 16 and 64), aeMultiscale, "
+    parser.add_argument("--detectors", default=DEFAULT_DETECTOR,
+                        help="comma-separated detector names: aeOnline (the default online detector, window 64) "
+                             "and aeOnlineMultiscale (windows 16 and 64), each with its ablation and split-half "
+                             "protocol; aeMultiscale, "
                              "aeDense, aeBase, aeTanh, aeDropout, aeDenseRetrain, aeConv, aeLstm, or 'seeds' for "
                              "the four seed variants")
     parser.add_argument("--ablation", choices=["full", "statistics", "none"], default="full",

@@ -241,12 +241,25 @@ def test_the_exports_tail_probability_matches_scipys():
     np.testing.assert_allclose(served, online.tail_surprise(z), rtol=1e-6, atol=1e-9)
 
 
-def test_the_alert_threshold_is_the_committed_benchmarks_corpus_threshold():
+@pytest.mark.parametrize("name", sorted(online.ONLINE_DETECTORS))
+def test_each_alert_threshold_is_its_committed_benchmarks_corpus_threshold(name):
     from pathlib import Path
 
-    summary = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "anomaly_nab_aeOnline.json"
+    summary = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / f"anomaly_nab_{name}.json"
     measured = json.loads(summary.read_text())["standard_threshold"]
-    assert online.ALERT_THRESHOLD == pytest.approx(measured, abs=5e-5)
+    assert online.ALERT_THRESHOLDS[name] == pytest.approx(measured, abs=5e-5)
+
+
+def test_the_default_detector_is_the_one_with_the_best_committed_seed_spread():
+    from pathlib import Path
+
+    from anomaly import presets
+    from anomaly.config import AnomalyConfig
+
+    results = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
+    means = {name: json.loads((results / f"anomaly_seed_spread_{name}.json").read_text())["spread"]["standard"]["mean"]
+             for name in online.ONLINE_DETECTORS}
+    assert AnomalyConfig().detector == presets.DEFAULT_DETECTOR == max(means, key=means.get)
 
 
 def _write_csv(path, values, columns=("value",)):
@@ -263,6 +276,7 @@ def tiny_preset(monkeypatch):
     from anomaly import presets
 
     monkeypatch.setitem(presets.ONLINE_DETECTORS, "aeTiny", TINY)
+    monkeypatch.setitem(presets.ALERT_THRESHOLDS, "aeTiny", presets.ALERT_THRESHOLDS["aeOnline"])
     return "aeTiny"
 
 
@@ -348,6 +362,19 @@ def test_online_benchmark_ablation_and_split_protocol(tmp_path):
     _, markdown = write_summary(result, {}, tmp_path / "summary", [], corpus_complete=False, wall_time_s=1.0)
     text = markdown.read_text()
     assert "## Ablation" in text and "## Split-half protocol" in text and "`spatial_tolerance`" in text
+
+
+def test_the_statistics_ablation_rows_run_on_several_window_scales():
+    # Rows that re-use the errors must hand post_process as many rows as their settings make (2 scales +
+    # the neighbour distance here); random errors suffice, no model is trained.
+    one = data.synthetic_series(0, days=3)
+    one.name = "artificialWithAnomaly/file0.csv"
+    rng = np.random.default_rng(0)
+    errors = {one.name: rng.gamma(2.0, 0.05, size=(len(TINY.windows) + 1, len(one)))}
+    rows = online_benchmark.ablation(TINY, {one.name: one}, errors, nab.PROFILES, seed=0, recompute=False)
+    removed = [row["removed"] for row in rows]
+    assert "window 8 (scales 16 only)" in removed and "window 16 (scales 8 only)" in removed
+    assert any(row.startswith("autoencoder, neighbour distance and likelihood") for row in removed)
 
 
 def test_seed_spread_scores_the_corpus_once_per_seed(tmp_path):
