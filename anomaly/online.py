@@ -283,7 +283,7 @@ class OnlineDetector:
 
     Example:
 
-        detector = OnlineDetector(OnlineSettings(windows=(16,)), seed=0)
+        detector = OnlineDetector(ONLINE_DETECTORS["aeOnline"], seed=0)  # window 64
         scores = detector.score(series)    # a data.Series (values and timestamps): one score in [0, 1) per point
     """
 
