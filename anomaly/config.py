@@ -86,11 +86,14 @@ class AnomalyConfig(RunOptions):
         if self.patience and self.reduce_lr_patience >= self.patience:
             raise UserError(f"--reduce-lr-patience ({self.reduce_lr_patience}) must be below --patience "
                             f"({self.patience}): otherwise early stopping ends the run when the rate is lowered")
-        from anomaly.presets import ONLINE_DETECTORS  # dataclasses only: TensorFlow is not loaded yet
+        from anomaly.presets import ALERT_THRESHOLDS, ONLINE_DETECTORS  # dataclasses only: no TensorFlow yet
 
         if self.detector != "window" and self.detector not in ONLINE_DETECTORS:
             raise UserError(f"--detector {self.detector!r}: choose window or one of "
                             f"{', '.join(ONLINE_DETECTORS)}")
+        if self.detector != "window" and self.alert_threshold is None and self.detector not in ALERT_THRESHOLDS:
+            raise UserError(f"--detector {self.detector!r} has no NAB-measured alert threshold "
+                            "(presets.ALERT_THRESHOLDS): give --alert-threshold")
         if "," in self.value_column and self.detector == "window":
             raise UserError("several --value-column names need an online --detector (the window detector "
                             "is univariate)")

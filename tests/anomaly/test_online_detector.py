@@ -364,6 +364,17 @@ def test_online_benchmark_ablation_and_split_protocol(tmp_path):
     assert "## Ablation" in text and "## Split-half protocol" in text and "`spatial_tolerance`" in text
 
 
+def test_an_online_detector_without_a_measured_threshold_needs_alert_threshold(monkeypatch):
+    from anomaly import presets
+    from anomaly.config import AnomalyConfig
+    from core.errors import UserError
+
+    monkeypatch.setitem(presets.ONLINE_DETECTORS, "aeMine", TINY)  # registered by a user, never benchmarked
+    with pytest.raises(UserError, match="--alert-threshold"):
+        AnomalyConfig(detector="aeMine").validate()
+    AnomalyConfig(detector="aeMine", alert_threshold=0.4).validate()
+
+
 def test_the_statistics_ablation_rows_run_on_several_window_scales():
     # Rows that re-use the errors must hand post_process as many rows as their settings make (2 scales +
     # the neighbour distance here); random errors suffice, no model is trained.
