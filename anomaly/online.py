@@ -415,7 +415,10 @@ def post_process(errors: np.ndarray, values, settings: OnlineSettings) -> np.nda
     if len(errors) != expected:
         raise ValueError(f"{len(errors)} rows of errors for settings that make {expected} (see OnlineDetector.errors)")
     if settings.likelihood:
-        surprises = [anomaly_likelihood(row, settings) for row in errors]
+        model_rows = errors[:-1] if settings.neighbour_window else errors
+        surprises = [anomaly_likelihood(row, settings) for row in model_rows]
+        if settings.neighbour_window:  # the last row (see `errors`)
+            surprises.append(anomaly_likelihood(errors[-1], neighbour_likelihood_settings(settings)))
     else:
         surprises = [np.nan_to_num(row, nan=0.0) / settings.raw_scale for row in errors]
     neighbour = surprises.pop() if settings.neighbour_window else 0.0  # the last row (see `errors`)
@@ -429,6 +432,12 @@ def post_process(errors: np.ndarray, values, settings: OnlineSettings) -> np.nda
     if settings.alert_surprise:
         kept = silence_after_alerts(kept, rest, settings.alert_surprise)
     return scoring.anomaly_score(kept, settings.score_scale)
+
+
+def neighbour_likelihood_settings(settings: OnlineSettings) -> OnlineSettings:
+    """The settings of the neighbour distance's likelihood: the autoencoder's, with the empirical tail cap
+    only when `neighbour_empirical_tail` (see `OnlineSettings`)."""
+    return dataclasses.replace(settings, empirical_tail=settings.empirical_tail and settings.neighbour_empirical_tail)
 
 
 def silence_after_alerts(surprise: np.ndarray, rest: int, level: float) -> np.ndarray:

@@ -79,6 +79,9 @@ def ablation(settings: online.OnlineSettings, series: dict, errors: dict, profil
     row("anomaly likelihood (surprise = raw error / 0.05)",
         dataclasses.replace(settings, likelihood=False, raw_scale=0.05))
     row("empirical tail cap", dataclasses.replace(settings, empirical_tail=False))
+    if settings.neighbour_window and settings.empirical_tail and not settings.neighbour_empirical_tail:
+        row("neighbour distance left uncapped (the tail cap applies to it too)",
+            dataclasses.replace(settings, neighbour_empirical_tail=True))
     if len(settings.short_windows) > 1:
         row(f"sustained error (short window {min(settings.short_windows)} only, not "
             f"{'+'.join(map(str, settings.short_windows))})",

@@ -73,6 +73,7 @@ class OnlineExport(tf.Module):
         self.low, self.high = state["low"], state["high"]
         self.neighbours = state.get("neighbours")  # with neighbour_window: the windows they are compared with
         self.neighbour_scaling = detector.neighbour_scaling
+        self.neighbour_capped = online.neighbour_likelihood_settings(settings).empirical_tail  # its tail cap
         shape = [None, self.context] if self.univariate else [None, self.context, self.columns]
         self.input_signature = [tf.TensorSpec(shape, tf.float32, name="values")]
         if self.periods:
@@ -107,11 +108,12 @@ class OnlineExport(tf.Module):
             # The model's forecast of the newest value (from the last window), in raw units.
             forecast = reconstructed[:, -1, :] * tf.constant(maximum - minimum, tf.float32) + tf.constant(minimum,
                                                                                                       tf.float32)
-            surprises.append(self._surprise(tf.cast(errors, tf.float64), fits, histories))
+            surprises.append(self._surprise(tf.cast(errors, tf.float64), fits, histories, settings.empirical_tail))
         stacked = tf.stack(surprises, axis=1)
         surprise = tf.reduce_max(stacked, axis=1) if settings.combine == "max" else tf.reduce_mean(stacked, axis=1)
         if settings.neighbour_window and self.neighbours is not None and len(self.neighbours):
-            neighbour = self._surprise(self._neighbour_distances(safe), self.likelihood[-1], self.history[-1])
+            neighbour = self._surprise(self._neighbour_distances(safe), self.likelihood[-1], self.history[-1],
+                                       self.neighbour_capped)
             surprise = tf.maximum(surprise, neighbour) if settings.neighbour_combine == "max" else surprise + neighbour
         newest_value = tf.cast(safe[:, -1, :], tf.float64)
         spatial = tf.zeros_like(finite)
@@ -128,9 +130,9 @@ class OnlineExport(tf.Module):
                 "surprise": tf.cast(surprise, tf.float32), "spatial_anomaly": spatial & finite,
                 "forecast": forecast[:, 0] if self.univariate else forecast}
 
-    def _surprise(self, errors, fits, histories):
+    def _surprise(self, errors, fits, histories, capped: bool):
         """As `online.post_process` for one row: `[batch, shorts]` float64 errors of the newest
-        max(short_windows) points (NaN: none) -> `[batch]` surprise."""
+        max(short_windows) points (NaN: none) -> `[batch]` surprise; `capped`: with the empirical tail cap."""
         settings = self.settings
         if not settings.likelihood:
             newest = errors[:, -1]
@@ -143,7 +145,7 @@ class OnlineExport(tf.Module):
                 tf.maximum(known, 1.0)
             z = (averaged - mean) / std
             surprise = tf.where(tf.math.is_nan(z), tf.zeros_like(z), self._tail_surprise(z))  # no fit yet: 0
-            if settings.empirical_tail and len(past):  # as online.short_likelihood: rank among the past
+            if capped and len(past):  # as online.short_likelihood: rank among the past
                 ranked = tf.constant(past, tf.float64)
                 rank = 1.0 + tf.reduce_sum(tf.cast(ranked[None, :] > averaged[:, None], tf.float64), axis=1)
                 empirical = -tf.math.log(rank / (len(past) + 2.0)) / math.log(10.0)
