@@ -208,9 +208,10 @@ def test_the_shortest_series_exports_a_finite_score_before_the_neighbour_likelih
     assert np.isfinite(answer["anomaly_score"]).all() and np.isfinite(answer["surprise"]).all()
 
 
-def test_export_reproduces_the_detectors_last_score_and_answers_non_finite_values():
+@pytest.mark.parametrize("neighbour_empirical_tail", [False, True])
+def test_export_reproduces_the_detectors_last_score_and_answers_non_finite_values(neighbour_empirical_tail):
     values = sine(1200)
-    settings = dataclasses.replace(TINY, suppress_fraction=0.0)
+    settings = dataclasses.replace(TINY, suppress_fraction=0.0, neighbour_empirical_tail=neighbour_empirical_tail)
     detector = online.OnlineDetector(settings, seed=0)
     errors = detector.errors(values, stamps(1200))
     scores = detector.post_process(errors, values)
@@ -229,6 +230,21 @@ def test_export_reproduces_the_detectors_last_score_and_answers_non_finite_value
     answer = export.predict(bad, np.repeat(requests["timestamps"][-1:], 3, axis=0))
     np.testing.assert_array_equal(answer["anomaly_score"][:2], [1.0, 1.0])
     assert answer["is_anomaly"][:2].all() and np.isfinite(answer["anomaly_score"]).all()
+
+
+def test_the_tail_cap_holds_the_autoencoders_recurring_errors_but_not_the_neighbour_distances_new_shapes():
+    rng = np.random.default_rng(0)
+    row = np.abs(rng.normal(0.05, 0.01, 1200))
+    row[[600, 1000]] = [1.0, 0.6]  # the second is large, but not the largest: its rank caps it
+    capped = online.anomaly_likelihood(row, TINY)
+    uncapped = online.anomaly_likelihood(row, online.neighbour_likelihood_settings(TINY))
+    assert TINY.empirical_tail and not TINY.neighbour_empirical_tail
+    assert uncapped[1000] > capped[1000] + 1.0 and uncapped[600] == pytest.approx(capped[600])
+    # In post_process the neighbour distance (the last row) is the uncapped one unless told otherwise.
+    errors = np.stack([np.full(1200, 0.05), np.full(1200, 0.05), row])  # two quiet scales, the distance
+    scores = {cap: online.post_process(errors, sine(1200), dataclasses.replace(TINY, neighbour_empirical_tail=cap))
+              for cap in (False, True)}
+    assert scores[False][1000] > scores[True][1000] and scores[False][600] == pytest.approx(scores[True][600])
 
 
 def test_the_exports_tail_probability_matches_scipys():
