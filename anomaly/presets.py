@@ -37,7 +37,8 @@ class OnlineSettings:
             first fit's range): a causal nearest-neighbour "discord" distance (the left matrix profile of
             Yeh et al. 2016). A shape the series has never shown is far from every earlier window even
             when each value is easy to forecast from the ones before it (a flat line, a changed pattern).
-            It goes through the same likelihood (0: off).
+            It goes through the same likelihood, without the empirical tail cap unless
+            `neighbour_empirical_tail` (0: off).
         neighbour_combine: "sum": the neighbour distance's surprise is added to the autoencoder's, -log10 of
             the product of the two p-values, as for independent evidence: a point both find somewhat
             unusual outranks one that only one of them finds so; "max": the larger counts.
@@ -47,7 +48,8 @@ class OnlineSettings:
             of the last `long_window` points; the surprises of the `short_windows` are averaged (1 point: a
             spike; 10: a sustained rise that no single error shows). False uses the raw error, scaled by
             `raw_scale`.
-        empirical_tail: each short window's surprise of the autoencoder's error is capped by the rank of its
+        empirical_tail: each short window's surprise of the autoencoder's error (the persistence forecast's
+            with `autoencoder=False`) is capped by the rank of its
             N-point mean among the N-point means of the last `long_window` points (see
             `online.short_likelihood`): an error that recurs (a daily edge the model cannot time) stops
             looking like a 10-sigma event.
