@@ -4,7 +4,7 @@ import dataclasses
 from dataclasses import field
 
 from anomaly import scoring
-from anomaly.presets import DEFAULT_DETECTOR  # dataclasses only: TensorFlow is not loaded yet
+from anomaly.presets import ALERT_THRESHOLDS, DEFAULT_DETECTOR, ONLINE_DETECTORS  # dataclasses only: no TensorFlow
 from core.config import RunOptions
 from core.errors import UserError
 
@@ -38,8 +38,8 @@ class AnomalyConfig(RunOptions):
     validation_fraction: float = field(default=0.2, metadata={"help": "next part, for early stopping"})
     # Detector.
     detector: str = field(default=DEFAULT_DETECTOR, metadata={
-        "help": "an online detector (keeps learning, NAB-benchmarked): aeOnline (window 64, the default) or "
-                "aeOnlineMultiscale (windows 16 and 64; anomaly.presets.ONLINE_DETECTORS); 'window' is the "
+        "help": f"an online detector (keeps learning, NAB-benchmarked): {', '.join(ONLINE_DETECTORS)} "
+                f"(anomaly.presets.ONLINE_DETECTORS; default {DEFAULT_DETECTOR}); 'window' is the "
                 "train/validation/test window autoencoder below (--model, --window, --threshold...)"})
     alert_threshold: float | None = field(default=None, metadata={
         "help": "online detectors: score at or above which a point is an anomaly (default: the detector's "
@@ -86,8 +86,6 @@ class AnomalyConfig(RunOptions):
         if self.patience and self.reduce_lr_patience >= self.patience:
             raise UserError(f"--reduce-lr-patience ({self.reduce_lr_patience}) must be below --patience "
                             f"({self.patience}): otherwise early stopping ends the run when the rate is lowered")
-        from anomaly.presets import ALERT_THRESHOLDS, ONLINE_DETECTORS  # dataclasses only: no TensorFlow yet
-
         if self.detector != "window" and self.detector not in ONLINE_DETECTORS:
             raise UserError(f"--detector {self.detector!r}: choose window or one of "
                             f"{', '.join(ONLINE_DETECTORS)}")

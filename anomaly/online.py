@@ -414,14 +414,15 @@ def post_process(errors: np.ndarray, values, settings: OnlineSettings) -> np.nda
     expected = (len(settings.windows) if settings.autoencoder else 1) + bool(settings.neighbour_window)
     if len(errors) != expected:
         raise ValueError(f"{len(errors)} rows of errors for settings that make {expected} (see OnlineDetector.errors)")
-    if settings.likelihood:
-        model_rows = errors[:-1] if settings.neighbour_window else errors
-        surprises = [anomaly_likelihood(row, settings) for row in model_rows]
-        if settings.neighbour_window:  # the last row (see `errors`)
-            surprises.append(anomaly_likelihood(errors[-1], neighbour_likelihood_settings(settings)))
-    else:
-        surprises = [np.nan_to_num(row, nan=0.0) / settings.raw_scale for row in errors]
-    neighbour = surprises.pop() if settings.neighbour_window else 0.0  # the last row (see `errors`)
+
+    def surprise_of(row: np.ndarray, row_settings: OnlineSettings) -> np.ndarray:
+        if settings.likelihood:
+            return anomaly_likelihood(row, row_settings)
+        return np.nan_to_num(row, nan=0.0) / settings.raw_scale
+
+    model_rows = errors[:-1] if settings.neighbour_window else errors  # the neighbour distance's is last
+    surprises = [surprise_of(row, settings) for row in model_rows]
+    neighbour = surprise_of(errors[-1], neighbour_likelihood_settings(settings)) if settings.neighbour_window else 0.0
     surprise = np.max(surprises, axis=0) if settings.combine == "max" else np.mean(surprises, axis=0)
     surprise = np.maximum(surprise, neighbour) if settings.neighbour_combine == "max" else surprise + neighbour
     if settings.spatial_tolerance:

@@ -25,7 +25,7 @@ from core.quiet import quiet  # noqa: E402  (TensorFlow start-up noise off; see 
 quiet()
 
 from anomaly import data  # noqa: E402
-from anomaly.presets import DEFAULT_DETECTOR  # noqa: E402
+from anomaly.presets import DEFAULT_DETECTOR, ONLINE_DETECTORS  # noqa: E402
 from core.errors import UserError, exit_on_user_error  # noqa: E402
 
 TARGET_FILES = ["artificialWithAnomaly/art_daily_flatmiddle.csv",
@@ -37,8 +37,8 @@ def parse_arguments(argv):
     parser.add_argument("--nab-dir", required=True, help="a NAB checkout: data/, labels/, config/, results/")
     parser.add_argument("--out", required=True, help="folder for the per-file result CSVs (NAB's layout)")
     parser.add_argument("--detectors", default=DEFAULT_DETECTOR,
-                        help="comma-separated detector names: aeOnline (the default online detector, window 64) "
-                             "and aeOnlineMultiscale (windows 16 and 64), each with its ablation and split-half "
+                        help=f"comma-separated detector names: the online detectors {', '.join(ONLINE_DETECTORS)} "
+                             f"(default {DEFAULT_DETECTOR}), each with its ablation and split-half "
                              "protocol; aeMultiscale, "
                              "aeDense, aeBase, aeTanh, aeDropout, aeDenseRetrain, aeConv, aeLstm, or 'seeds' for "
                              "the four seed variants")
