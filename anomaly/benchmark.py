@@ -211,8 +211,8 @@ def _online_sections(result: dict, wall_time_s: float) -> list[str]:
         lines += [f"| {row['removed']} | {row['standard']:.1f} | {row['reward_low_FP_rate']:.1f} | "
                   f"{row['reward_low_FN_rate']:.1f} | {row['wall_time_s']} |" for row in result["ablation"]]
         lines += ["", "Rows that change only the statistics re-use the full detector's autoencoder errors; the "
-                      "rows without time features, with persistence or without online learning recompute them "
-                      "(their wall time)."]
+                      "rows without time features, with one autoencoder, with persistence or without online learning "
+                      "recompute them (their wall time)."]
     if result.get("split_protocol"):
         split = result["split_protocol"]
         lines += ["", "## Split-half protocol", "",

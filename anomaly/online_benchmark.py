@@ -3,8 +3,8 @@ split-half protocol for the constants.
 
 The Keras part (`OnlineDetector.errors`) runs once per file; every row that only changes the statistics
 around it re-uses those errors (`post_process`), so the ablation costs seconds, not another corpus run.
-Rows that change the Keras part (no time features, no online learning) or remove it (persistence forecast instead of the
-autoencoder) recompute the errors.
+Rows that change the Keras part (no time features, one autoencoder rather than an ensemble, no online learning) or
+remove it (persistence forecast instead of the autoencoder) recompute the errors.
 """
 
 import dataclasses
@@ -129,6 +129,10 @@ def ablation(settings: online.OnlineSettings, series: dict, errors: dict, profil
         if settings.time_features:
             blind = dataclasses.replace(settings, time_features=())
             row("time features (the autoencoder sees values only)", blind, *recomputed(blind, "no time features"))
+        if settings.ensemble_size > 1:
+            single = dataclasses.replace(settings, ensemble_size=1)
+            row(f"ensemble (one autoencoder per window, not {settings.ensemble_size})", single,
+                *recomputed(single, "one autoencoder"))
         frozen = dataclasses.replace(settings, refit_every=0)
         row("online learning (fit on the probationary period only)", frozen, *recomputed(frozen, "no online learning"))
     return rows

@@ -31,6 +31,10 @@ class OnlineSettings:
             probationary period's scaling is kept).
         autoencoder: False replaces the autoencoder by a persistence forecast (error = |x_t - x_{t-1}|),
             the ablation that shows what the Keras model adds.
+        ensemble_size: autoencoders per window, each with its own initial weights and batch order (one
+            random stream from the seed), each trained alone; their forecasts are averaged
+            (`online.mean_forecast`, the model that scores and is exported). One network's NAB score
+            depends on its seed by about ±0.6; the mean of several forecasts depends on it less.
     A second model family beside it (combined in surprise space):
         neighbour_window: the distance of the newest N values to the nearest of the `neighbour_history`
             earlier N-value windows that do not overlap them (root mean square, values min-max scaled by the
@@ -86,6 +90,7 @@ class OnlineSettings:
     refit_span: int = 2000
     rescale: bool = True
     autoencoder: bool = True
+    ensemble_size: int = 1
     neighbour_window: int = 64
     neighbour_history: int = 8640
     neighbour_combine: str = "sum"
@@ -132,6 +137,8 @@ ONLINE_DETECTORS: dict[str, OnlineSettings] = {
     # The same with a second, shorter window scale, as measured on 2026-12-07 (the neighbour distance's surprise
     # capped like the autoencoder's, the rule then; not re-run since).
     "aeOnlineMultiscale": OnlineSettings(windows=(16, 64), neighbour_empirical_tail=True),
+    # aeOnline with the mean forecast of two autoencoders (ensemble_size 2).
+    "aeOnlineEnsemble": OnlineSettings(ensemble_size=2),
 }
 
 #: The detector `train_anomaly.py` and `benchmark_anomaly.py` run unless told otherwise: the online detector

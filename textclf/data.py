@@ -175,6 +175,21 @@ def load_ag_news_dir(data_dir) -> tuple[TextData, TextData]:
             load_csv(data_dir / "test.csv", class_names=names, min_classes=1))
 
 
+def write_rows(source: TextData, indices, path) -> Path:
+    """Copies the CSV rows that `source`'s texts `indices` were read from, as written there (format, cells and
+    the `label,text` header if any), to `path`: a user's file made from part of another (the benchmark's
+    unseen-rows protocol trains the CLI on it)."""
+    if source.lines is None:
+        raise ValueError("write_rows needs data read from a CSV file (its lines)")
+    rows = _rows(Path(source.source))
+    by_line = dict(rows)
+    header = [rows[0][1]] if [cell.strip().lower() for cell in rows[0][1]] == ["label", "text"] else []
+    path = Path(path)
+    with path.open("w", newline="", encoding="utf-8") as file:
+        csv.writer(file).writerows(header + [by_line[int(line)] for line in source.lines[np.asarray(indices, int)]])
+    return path
+
+
 def stratified_split(data: TextData, fractions: dict[str, float], seed: int) -> dict[str, TextData]:
     """Splits into named parts with the same class mix in each (seeded); fractions must sum to 1.
 

@@ -3,6 +3,7 @@
 import dataclasses
 import json
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -208,10 +209,12 @@ def test_the_shortest_series_exports_a_finite_score_before_the_neighbour_likelih
     assert np.isfinite(answer["anomaly_score"]).all() and np.isfinite(answer["surprise"]).all()
 
 
-@pytest.mark.parametrize("neighbour_empirical_tail", [False, True])
-def test_export_reproduces_the_detectors_last_score_and_answers_non_finite_values(neighbour_empirical_tail):
+@pytest.mark.parametrize("neighbour_empirical_tail, ensemble_size", [(False, 1), (True, 1), (False, 2)])
+def test_export_reproduces_the_detectors_last_score_and_answers_non_finite_values(neighbour_empirical_tail,
+                                                                                  ensemble_size):
     values = sine(1200)
-    settings = dataclasses.replace(TINY, suppress_fraction=0.0, neighbour_empirical_tail=neighbour_empirical_tail)
+    settings = dataclasses.replace(TINY, suppress_fraction=0.0, neighbour_empirical_tail=neighbour_empirical_tail,
+                                   ensemble_size=ensemble_size)
     detector = online.OnlineDetector(settings, seed=0)
     errors = detector.errors(values, stamps(1200))
     scores = detector.post_process(errors, values)
@@ -274,6 +277,27 @@ def test_the_exports_tail_probability_matches_scipys():
     served = OnlineExport._tail_surprise(tf.constant(z, tf.float64)).numpy()
     np.testing.assert_allclose(served, -special.log_ndtr(-z) / np.log(10.0), rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(served, online.tail_surprise(z), rtol=1e-6, atol=1e-9)
+
+
+def test_an_ensemble_forecasts_the_mean_of_its_differently_initialised_members():
+    values = sine(900)
+    settings = dataclasses.replace(TINY, windows=(8,), neighbour_window=0, ensemble_size=2)
+    detector = online.OnlineDetector(settings, seed=0)
+    errors = detector.errors(values, stamps(900))[0]
+    ensemble = detector.models[8]
+    members = [layer for layer in ensemble.layers if isinstance(layer, keras.Model)]
+    assert len(members) == 2 and members[0].name != members[1].name
+    assert not np.allclose(members[0].layers[1].get_weights()[0], members[1].layers[1].get_weights()[0])
+    minimum, maximum = detector.scalings[8]
+    windows = online.windows_of(online.scaled_inputs(online.as_matrix(values), online.time_columns(
+        stamps(900), settings.time_features), minimum, maximum), 8)[-50:]
+    inputs = detector._masked(windows)
+    outputs = [keras.ops.convert_to_numpy(model(inputs)) for model in (ensemble, *members)]
+    np.testing.assert_allclose(outputs[0], (outputs[1] + outputs[2]) / 2, atol=1e-6)
+    forecast = outputs[0].reshape(windows.shape)[:, -1, 0]  # the newest step's value: the error is its forecast's
+    np.testing.assert_allclose(errors[-50:], np.abs(forecast - windows[:, -1, 0]), atol=1e-6)
+    single = online.OnlineDetector(dataclasses.replace(settings, ensemble_size=1), seed=0).errors(values, stamps(900))
+    assert not np.allclose(errors[-50:], single[0][-50:])
 
 
 @pytest.mark.parametrize("name", sorted(online.ONLINE_DETECTORS))

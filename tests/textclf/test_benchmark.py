@@ -89,3 +89,51 @@ def test_test_cv_end_to_end_writes_each_epochs_validation_accuracy(tmp_path, cap
     (bag,) = result["per_fold"]["bag"]
     curve = bag["validation_accuracy_per_epoch"]
     assert len(curve) == bag["epochs"] == 2 and all(0.0 <= value <= 1.0 for value in curve)
+
+
+@pytest.mark.parametrize("header", ["label,text\n", ""])
+def test_write_rows_copies_the_source_rows_as_written(tmp_path, header):
+    source = tmp_path / "source.csv"
+    source.write_text(header + 'sport,"goal, team"\nmoney,bank profit\n\nsport,coach league\nmoney,"rates ""up"""\n')
+    whole = data.load_csv(source)
+    copy = data.load_csv(data.write_rows(whole, [3, 0], tmp_path / "copy.csv"))
+    assert copy.texts == ['rates "up"', "goal, team"]
+    assert [copy.class_names[label] for label in copy.labels] == ["money", "sport"]
+    assert (tmp_path / "copy.csv").read_text().startswith(header + "money,")
+
+
+def test_write_rows_keeps_ag_news_rows_and_their_classes(tmp_path):
+    source = tmp_path / "ag.csv"
+    source.write_text('"3","Stocks up","Markets rallied."\n"2","Cup final","A late goal."\n')
+    whole = data.load_csv(source)
+    copy = data.load_csv(data.write_rows(whole, [1], tmp_path / "copy.csv"), min_classes=1)
+    assert copy.texts == ["Cup final. A late goal."] and copy.class_names[copy.labels[0]] == "Sports"
+    with pytest.raises(ValueError, match="needs data read from a CSV"):
+        data.write_rows(data.TextData(["a"], np.array([0]), ["x"], "made"), [0], tmp_path / "no.csv")
+
+
+def test_relabel_maps_labels_to_another_files_class_order():
+    part = data.TextData(["a", "b"], np.array([0, 1]), ["money", "sport"], "test")
+    moved = benchmark.relabel(part, ["sport", "money"])
+    assert moved.labels.tolist() == [1, 0] and moved.class_names == ["sport", "money"]
+
+
+def test_unseen_rows_trains_the_cli_and_scores_its_export_on_the_held_back_fold(tmp_path, capsys):
+    write_topic_csv(tmp_path / "small.csv", rows_per_label=40, seed=2)
+    code, out, err = run_script("benchmark_textclf", ["--csv", str(tmp_path / "small.csv"), "--unseen-rows",
+                                                      "--folds", "4", "--max-folds", "1",
+                                                      "--out", str(tmp_path / "out")], capsys)
+    assert code == 0, err
+    result = json.loads((tmp_path / "out" / "textclf_unseen_rows.json").read_text())
+    (fold,) = result["per_fold"]
+    assert fold["user_file_rows"] == 60 and fold["unseen_rows"] == 20 and fold["cli_train_rows"] < 60
+    assert fold["cli_summary"].startswith("test: accuracy")  # the CLI's own summary line: it really ran
+    assert 0.0 <= fold["export_accuracy"] <= 1.0 and fold["peer_whole_file"]["accuracy"] == 1.0
+    assert result["summary"]["ratio_to_peer"] == pytest.approx(fold["export_accuracy"])
+    assert result["cli_defaults"]["model"] == "wide_deep"
+    assert "| 1 | 60 |" in (tmp_path / "out" / "textclf_unseen_rows.md").read_text()
+
+
+def test_unseen_rows_needs_a_csv(tmp_path, capsys):
+    code, out, err = run_script("benchmark_textclf", ["--data-dir", str(tmp_path), "--unseen-rows"], capsys)
+    assert code == 2 and "--unseen-rows needs --csv" in err
