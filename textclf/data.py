@@ -176,9 +176,9 @@ def load_ag_news_dir(data_dir) -> tuple[TextData, TextData]:
 
 
 def write_rows(source: TextData, indices, path) -> Path:
-    """Copies the CSV rows that `source`'s texts `indices` were read from, as written there (format, cells and
-    the `label,text` header if any), to `path`: a user's file made from part of another (the benchmark's
-    unseen-rows protocol trains the CLI on it)."""
+    """Writes the CSV rows that `source`'s texts `indices` were read from (the same cells, in the same format,
+    after the `label,text` header if the source has one) to `path`: a user's file made from part of another
+    (the benchmark's unseen-rows protocol trains the CLI on it)."""
     if source.lines is None:
         raise ValueError("write_rows needs data read from a CSV file (its lines)")
     rows = _rows(Path(source.source))

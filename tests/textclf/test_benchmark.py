@@ -134,6 +134,14 @@ def test_unseen_rows_trains_the_cli_and_scores_its_export_on_the_held_back_fold(
     assert "| 1 | 60 |" in (tmp_path / "out" / "textclf_unseen_rows.md").read_text()
 
 
-def test_unseen_rows_needs_a_csv(tmp_path, capsys):
-    code, out, err = run_script("benchmark_textclf", ["--data-dir", str(tmp_path), "--unseen-rows"], capsys)
-    assert code == 2 and "--unseen-rows needs --csv" in err
+@pytest.mark.parametrize("arguments, message", [
+    (["--data-dir", "."], "--unseen-rows needs --csv"),
+    (["--csv", "small.csv", "--models", "bag"], "--models, --variants, --set and --epochs do not apply"),
+    (["--csv", "small.csv", "--epochs", "3"], "do not apply"),
+])
+def test_unseen_rows_takes_the_clis_defaults_from_one_csv(tmp_path, capsys, arguments, message):
+    write_topic_csv(tmp_path / "small.csv", rows_per_label=10, seed=0)
+    arguments = [str(tmp_path / value) if value in (".", "small.csv") else value for value in arguments]
+    code, out, err = run_script("benchmark_textclf", [*arguments, "--unseen-rows", "--out", str(tmp_path / "out")],
+                                capsys)
+    assert code == 2 and message in err and not (tmp_path / "out").exists()
