@@ -131,25 +131,15 @@ def unseen_rows(arguments, whole) -> int:
     `--set` and `--epochs` do not apply: the point is what a user gets)."""
     import tempfile
 
-    from core import report
     from textclf import benchmark
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as work_dir:
         result = benchmark.run_unseen_rows(whole, arguments.folds, arguments.seed, Path(work_dir), arguments.max_folds)
-    wall_time = time.perf_counter() - started
-    environment = report.environment()
-    out = Path(arguments.out)
-    out.mkdir(parents=True, exist_ok=True)
-    summary = {"benchmark": "text classification, the CLI's export on unseen rows", "created": datetime.datetime.now(
-        datetime.timezone.utc).isoformat(timespec="seconds"), "source": arguments.csv, "seed": arguments.seed,
-        "wall_time_s": round(wall_time, 1), "environment": environment,
-        "cli_defaults": core_config.to_dict(core_config.build(TextConfig, csv=arguments.csv, seed=arguments.seed)),
-        **({"notes": arguments.notes} if arguments.notes else {}), **result}
-    (out / f"textclf_unseen_rows{arguments.tag}.json").write_text(report.to_json(summary))
-    markdown_path = out / f"textclf_unseen_rows{arguments.tag}.md"
-    markdown_path.write_text(benchmark.unseen_rows_markdown(result, environment, wall_time, arguments.csv,
-                                                            arguments.notes))
+    defaults = core_config.to_dict(core_config.build(TextConfig, csv=arguments.csv, seed=arguments.seed))
+    markdown_path = write_summary(arguments, "unseen_rows", "text classification, the CLI's export on unseen rows",
+                                  result, time.perf_counter() - started, {"cli_defaults": defaults},
+                                  benchmark.unseen_rows_markdown)
     values = result["summary"]
     print(f"export {values['export_accuracy_mean']:.4f}, peer {values['peer_whole_file_accuracy_mean']:.4f}, "
           f"ratio {values['ratio_to_peer']:.3f}")
@@ -158,26 +148,35 @@ def unseen_rows(arguments, whole) -> int:
 
 
 def projection(arguments, whole, configs, started) -> int:
-    from core import report
     from textclf import benchmark
 
     result = benchmark.run_projection(whole, configs, arguments.projection_rows, arguments.seed,
                                       arguments.projection_epochs)
-    wall_time = time.perf_counter() - started
+    markdown_path = write_summary(arguments, "projection", "text classification, full-data projection", result,
+                                  time.perf_counter() - started,
+                                  {"configs": {name: core_config.to_dict(config) for name, config in configs.items()}},
+                                  benchmark.projection_markdown)
+    print(f"summary: {markdown_path}")
+    return 0
+
+
+def write_summary(arguments, label: str, title: str, result: dict, wall_time: float, settings: dict, markdown) -> Path:
+    """Writes `--out`/textclf_<label><--tag>.json (what ran on which `--csv`, where, how long; `settings`; the
+    result) and the .md that `markdown(result, environment, wall_time, source, notes)` makes; returns the .md."""
+    from core import report
+
     environment = report.environment()
     out = Path(arguments.out)
     out.mkdir(parents=True, exist_ok=True)
-    summary = {"benchmark": "text classification, full-data projection", "created": datetime.datetime.now(
-        datetime.timezone.utc).isoformat(timespec="seconds"), "source": arguments.csv, "seed": arguments.seed,
-        "wall_time_s": round(wall_time, 1), "environment": environment,
-        "configs": {name: core_config.to_dict(config) for name, config in configs.items()},
-        **({"notes": arguments.notes} if arguments.notes else {}), **result}
-    (out / f"textclf_projection{arguments.tag}.json").write_text(report.to_json(summary))
-    markdown_path = out / f"textclf_projection{arguments.tag}.md"
-    markdown_path.write_text(benchmark.projection_markdown(result, environment, wall_time, arguments.csv,
-                                                           arguments.notes))
-    print(f"summary: {markdown_path}")
-    return 0
+    created = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    summary = {"benchmark": title, "created": created,
+               "source": arguments.csv, "seed": arguments.seed, "wall_time_s": round(wall_time, 1),
+               "environment": environment, **settings, **({"notes": arguments.notes} if arguments.notes else {}),
+               **result}
+    (out / f"textclf_{label}{arguments.tag}.json").write_text(report.to_json(summary))
+    markdown_path = out / f"textclf_{label}{arguments.tag}.md"
+    markdown_path.write_text(markdown(result, environment, wall_time, arguments.csv, arguments.notes))
+    return markdown_path
 
 
 if __name__ == "__main__":
