@@ -139,7 +139,7 @@ ONLINE_DETECTORS: dict[str, OnlineSettings] = {
     # capped like the autoencoder's, the rule then; not re-run since).
     "aeOnlineMultiscale": OnlineSettings(windows=(16, 64), neighbour_empirical_tail=True),
     # aeOnline with the mean forecast of two autoencoders (ensemble_size 2), measured on 2026-12-08: 0.2 higher
-    # on the mean over seeds 0-2, inside their spread, for 1.6 times the time.
+    # on the mean over seeds 0-2, inside their spread, for twice the training (two networks per window).
     "aeOnlineEnsemble": OnlineSettings(ensemble_size=2),
 }
 
