@@ -66,7 +66,7 @@ def main(argv=None) -> int:
     if arguments.unseen_rows and (not arguments.csv or arguments.projection_rows is not None):
         raise UserError("--unseen-rows needs --csv (the rows the folds are made from) and no --projection-rows")
     if arguments.unseen_rows and (arguments.models != DEFAULT_MODEL or arguments.variants or arguments.set
-                                  or arguments.epochs != 10):
+                                  or arguments.epochs != parser.get_default("epochs")):
         raise UserError("--unseen-rows trains the CLI with its defaults: --models, --variants, --set and --epochs "
                         "do not apply")
     whole = data.load_csv(arguments.csv) if arguments.csv else None

@@ -124,8 +124,8 @@ def run_unseen_rows(whole: data.TextData, fold_count: int, seed: int, work_dir: 
 
     Per seeded stratified fold (the test-cv folds): the other folds are the user's file, written as the
     CSV rows they came from; `scripts/train_textclf.py --csv <that file>` trains on it with its defaults
-    (in its own process, splitting off its test and validation parts as it always does), and its export,
-    loaded as TF Serving loads it, classifies the fold's rows, which neither it nor the peer saw. The peer
+    (in its own process, splitting off its test and validation parts as it always does), and its export
+    (`export_predictions`) classifies the fold's rows, which neither it nor the peer saw. The peer
     is fitted on the whole user's file, as a user would fit it (so it sees the rows the CLI keeps for its
     own test and validation parts), and, for reference, on the part the CLI trained on only.
     """
@@ -155,13 +155,16 @@ def run_unseen_rows(whole: data.TextData, fold_count: int, seed: int, work_dir: 
         predicted = export_predictions(export_dir, unseen.texts)
         truth = [whole.class_names[label] for label in unseen.labels]
         cli_parts = task.prepare(core_config.build(TextConfig, csv=str(user_file), seed=seed))
-        user_data = data.load_csv(user_file)
+        # Stratified folds put every class in the user's file, so the CLI reads the classes in `whole`'s order
+        # (labels index the same names) and the peer can learn from the user's rows as `whole` holds them.
+        if cli_parts["train"].class_names != whole.class_names:
+            raise RuntimeError(f"{user_file}: classes {cli_parts['train'].class_names}, not {whole.class_names}")
         row = {"fold": number + 1, "user_file_rows": len(user_indices), "unseen_rows": len(unseen),
                "cli_train_rows": len(cli_parts["train"]), "cli_seconds": round(cli_seconds, 1),
                "cli_summary": next((line for line in finished.stdout.splitlines() if line.startswith("test:")), ""),
                "export_accuracy": float(np.mean(np.asarray(predicted) == np.asarray(truth))),
-               "peer_whole_file": tfidf_peer(user_data, relabel(unseen, user_data.class_names)),
-               "peer_cli_train_part": tfidf_peer(cli_parts["train"], relabel(unseen, user_data.class_names))}
+               "peer_whole_file": tfidf_peer(whole.subset(user_indices), unseen),
+               "peer_cli_train_part": tfidf_peer(cli_parts["train"], unseen)}
         per_fold.append(row)
         print(f"  fold {number + 1}/{fold_count}: export {row['export_accuracy']:.4f}, peer on the whole file "
               f"{row['peer_whole_file']['accuracy']:.4f} ({cli_seconds:.0f} s)", flush=True)
@@ -190,13 +193,6 @@ def export_predictions(export_dir: Path, texts: list[str], batch: int = 256) -> 
         outputs = serve(text=tf.constant(texts[first:first + batch]))
         names += [name.decode("utf-8") for name in outputs["class_name"].numpy()]
     return names
-
-
-def relabel(part: data.TextData, class_names: list[str]) -> data.TextData:
-    """`part` with its labels indexing `class_names` (the same classes, in another file's order)."""
-    index = {name: number for number, name in enumerate(class_names)}
-    return data.TextData(part.texts, np.asarray([index[part.class_names[label]] for label in part.labels]),
-                         list(class_names), part.source, part.lines)
 
 
 def unseen_rows_markdown(result: dict, environment: dict, wall_time_s: float, source: str, notes: str = "") -> str:

@@ -79,6 +79,11 @@ def _rows(path: Path) -> list[tuple[int, list[str]]]:
     return rows
 
 
+def _is_header(cells: list[str]) -> bool:
+    """A `label,text` file's optional first row."""
+    return [cell.strip().lower() for cell in cells] == ["label", "text"]
+
+
 def _ag_news_text(title: str, description: str) -> str:
     # AG News writes line breaks inside fields as a literal backslash-n and "\\" before some characters.
     return f"{title}. {description}".replace("\\n", " ").replace("\\", " ")
@@ -108,7 +113,7 @@ def load_csv(path, *, class_names: list[str] | None = None, min_classes: int = 2
     """
     path = Path(path)
     rows = _rows(path)
-    header = [cell.strip().lower() for cell in rows[0][1]] == ["label", "text"]
+    header = _is_header(rows[0][1])
     body = rows[1:] if header else rows
     if not body:
         raise UserError(f"{path}: has a header but no rows")
@@ -183,7 +188,7 @@ def write_rows(source: TextData, indices, path) -> Path:
         raise ValueError("write_rows needs data read from a CSV file (its lines)")
     rows = _rows(Path(source.source))
     by_line = dict(rows)
-    header = [rows[0][1]] if [cell.strip().lower() for cell in rows[0][1]] == ["label", "text"] else []
+    header = [rows[0][1]] if _is_header(rows[0][1]) else []
     path = Path(path)
     with path.open("w", newline="", encoding="utf-8") as file:
         csv.writer(file).writerows(header + [by_line[int(line)] for line in source.lines[np.asarray(indices, int)]])

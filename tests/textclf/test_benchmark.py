@@ -112,12 +112,6 @@ def test_write_rows_keeps_ag_news_rows_and_their_classes(tmp_path):
         data.write_rows(data.TextData(["a"], np.array([0]), ["x"], "made"), [0], tmp_path / "no.csv")
 
 
-def test_relabel_maps_labels_to_another_files_class_order():
-    part = data.TextData(["a", "b"], np.array([0, 1]), ["money", "sport"], "test")
-    moved = benchmark.relabel(part, ["sport", "money"])
-    assert moved.labels.tolist() == [1, 0] and moved.class_names == ["sport", "money"]
-
-
 def test_unseen_rows_trains_the_cli_and_scores_its_export_on_the_held_back_fold(tmp_path, capsys):
     write_topic_csv(tmp_path / "small.csv", rows_per_label=40, seed=2)
     code, out, err = run_script("benchmark_textclf", ["--csv", str(tmp_path / "small.csv"), "--unseen-rows",
@@ -128,7 +122,7 @@ def test_unseen_rows_trains_the_cli_and_scores_its_export_on_the_held_back_fold(
     (fold,) = result["per_fold"]
     assert fold["user_file_rows"] == 60 and fold["unseen_rows"] == 20 and fold["cli_train_rows"] < 60
     assert fold["cli_summary"].startswith("test: accuracy")  # the CLI's own summary line: it really ran
-    assert 0.0 <= fold["export_accuracy"] <= 1.0 and fold["peer_whole_file"]["accuracy"] == 1.0
+    assert fold["export_accuracy"] >= 0.9 and fold["peer_whole_file"]["accuracy"] == 1.0  # two separable topics
     assert result["summary"]["ratio_to_peer"] == pytest.approx(fold["export_accuracy"])
     assert result["cli_defaults"]["model"] == "wide_deep"
     assert "| 1 | 60 |" in (tmp_path / "out" / "textclf_unseen_rows.md").read_text()
