@@ -298,8 +298,8 @@ class OnlineDetector:
 
     def score(self, values, timestamps=None) -> np.ndarray:
         """One score in [0, 1) per point of a `data.Series` or a `[points(, columns)]` array (with its
-        `timestamps` when the settings have `time_features`)."""
-        return self.post_process(self.errors(values, timestamps), values)
+        `timestamps` when the settings have `time_features` or `recurring_days`)."""
+        return self.post_process(self.errors(values, timestamps), values, timestamps=timestamps)
 
     def errors(self, values, timestamps=None) -> np.ndarray:
         """`[scales (+ 1), points]`: each window scale's forecast errors (one row of persistence errors
@@ -379,22 +379,27 @@ class OnlineDetector:
         difference = reconstructed.reshape(windows.shape)[:, newest, :columns] - windows[:, newest, :columns]
         return np.mean(np.abs(difference), axis=(1, 2))
 
-    def state(self, errors: np.ndarray, values, at: int | None = None) -> dict:
+    def state(self, errors: np.ndarray, values, at: int | None = None, timestamps=None) -> dict:
         """What the detector knows when point `at` (default: the next, unseen point) arrives: the models
         and scalings of the last `errors()` call, each row's (scale's, then the neighbour distance's)
-        likelihood fit per short window, the range of the points before `at` and, with `neighbour_window`,
-        the scaled windows its neighbour distances compare with. The export bakes this in (see
-        `online_export.OnlineExport`)."""
+        likelihood fit per short window, with `recurring_days` the largest averaged error at point `at`'s
+        time of day on the previous days (`recurring_errors`; -inf: none), the range of the points before
+        `at` and, with `neighbour_window`, the scaled windows its neighbour distances compare with. The
+        export bakes this in (see `online_export.OnlineExport`). `timestamps` as for `post_process`."""
+        day = points_per_day(timestamps if timestamps is not None else getattr(values, "timestamps", None),
+                             self.settings, len(as_matrix(values)))
         values = as_matrix(values)
         at = len(values) if at is None else at
         recent = slice(max(0, at - self.settings.long_window + 1), at)
-        likelihood, history = [], []  # per scale, per short window
+        likelihood, history, recurring = [], [], []  # per scale, per short window
         for scale in errors:
             fits = [likelihood_fit(scale, self.settings, short) for short in self.settings.short_windows]
             likelihood.append([(float(mean[at]), float(std[at])) for _, mean, std in fits])
             # the averaged errors the empirical tail ranks a new one among
             history.append([averaged[recent][~np.isnan(averaged[recent])] for averaged, _, _ in fits])
-        state = {"likelihood": likelihood, "history": history,
+            recurring.append([float(recurring_errors(np.append(averaged[:at], np.nan), day, self.settings)[at])
+                              for averaged, _, _ in fits])
+        state = {"likelihood": likelihood, "history": history, "recurring": recurring,
                  "low": values[:at].min(axis=0), "high": values[:at].max(axis=0)}
         if self.settings.neighbour_window:
             state["neighbours"] = self._neighbours_before(values, at)
@@ -411,9 +416,10 @@ class OnlineDetector:
         scaled = (values[max(0, oldest):max(0, newest + window)] - minimum) / (maximum - minimum)
         return windows_of(scaled, window).reshape(-1, window * values.shape[1])
 
-    def post_process(self, errors: np.ndarray, values, settings: OnlineSettings | None = None) -> np.ndarray:
-        """`post_process(errors, values, settings or self.settings)`."""
-        return post_process(errors, values, settings or self.settings)
+    def post_process(self, errors: np.ndarray, values, settings: OnlineSettings | None = None,
+                     timestamps=None) -> np.ndarray:
+        """`post_process(errors, values, settings or self.settings, timestamps)`."""
+        return post_process(errors, values, settings or self.settings, timestamps)
 
 
 #: Training steps per `fit` call into TensorFlow (Keras' `steps_per_execution`; see `OnlineDetector._build`).
@@ -428,17 +434,23 @@ def mean_forecast(members: list[keras.Model]) -> keras.Model:
                        name=f"mean_of_{len(members)}")
 
 
-def post_process(errors: np.ndarray, values, settings: OnlineSettings) -> np.ndarray:
+def post_process(errors: np.ndarray, values, settings: OnlineSettings, timestamps=None) -> np.ndarray:
     """Scores in [0, 1) from `OnlineDetector.errors()`' output: the statistics around the autoencoder, so a
-    benchmark can switch components off without recomputing the errors."""
+    benchmark can switch components off without recomputing the errors.
+
+    `values`: a `data.Series` or an array; `timestamps` (or the Series'): the points' times, which the
+    recurring-error rule needs (`recurring_days`)."""
+    if timestamps is None and isinstance(values, data.Series):
+        timestamps = values.timestamps
     values = as_matrix(values)
+    day = points_per_day(timestamps, settings, len(values))
     expected = (len(settings.windows) if settings.autoencoder else 1) + bool(settings.neighbour_window)
     if len(errors) != expected:
         raise ValueError(f"{len(errors)} rows of errors for settings that make {expected} (see OnlineDetector.errors)")
 
     def surprise_of(row: np.ndarray, row_settings: OnlineSettings) -> np.ndarray:
         if settings.likelihood:
-            return anomaly_likelihood(row, row_settings)
+            return anomaly_likelihood(row, row_settings, day)
         return np.nan_to_num(row, nan=0.0) / settings.raw_scale
 
     model_rows = errors[:-1] if settings.neighbour_window else errors  # the neighbour distance's is last
@@ -556,21 +568,23 @@ def likelihood_fit(errors: np.ndarray, settings: OnlineSettings,
     return averaged.to_numpy(), mean_t, std_t  # mean_t and std_t have one more entry: the next point's fit
 
 
-def anomaly_likelihood(errors: np.ndarray, settings: OnlineSettings) -> np.ndarray:
+def anomaly_likelihood(errors: np.ndarray, settings: OnlineSettings, day: int = 0) -> np.ndarray:
     """The mean over `settings.short_windows` of `short_likelihood`: one surprise per point.
 
     The 1-point mean catches a spike; a longer one catches a sustained rise of the error that no single
     point's error shows (a slow drift away from the forecast, a burst of noise)."""
-    return np.mean([short_likelihood(errors, settings, short) for short in settings.short_windows], axis=0)
+    return np.mean([short_likelihood(errors, settings, short, day) for short in settings.short_windows], axis=0)
 
 
-def short_likelihood(errors: np.ndarray, settings: OnlineSettings, short_window: int) -> np.ndarray:
+def short_likelihood(errors: np.ndarray, settings: OnlineSettings, short_window: int, day: int = 0) -> np.ndarray:
     """Surprise -log10 P(N(mean_t, std_t) > averaged_t) >= 0 from `likelihood_fit`; 0 where undefined.
 
     With `settings.empirical_tail`, an averaged error that is not the largest of the last `long_window`
     points is at most as surprising as its rank says (-log10 of the fraction of those points at or above
     it): errors that recur, like a daily edge the model cannot time, stop looking like 10-sigma events
-    under the normal fit. A new largest error keeps the normal's surprise.
+    under the normal fit. A new largest error keeps the normal's surprise, unless (`day` > 0 points, see
+    `points_per_day`) it is within `recurring_margin` of one at the same time on a previous day
+    (`recurring_errors`): then it recurs too, and its rank caps it.
     """
     averaged, mean, std = likelihood_fit(errors, settings, short_window)
     surprise = tail_surprise((averaged - mean[:-1]) / std[:-1])
@@ -579,7 +593,41 @@ def short_likelihood(errors: np.ndarray, settings: OnlineSettings, short_window:
     history = pd.Series(averaged).rolling(settings.long_window, min_periods=settings.estimate_every)
     rank = history.rank(method="min", ascending=False).to_numpy()   # 1: the largest so far
     empirical = np.nan_to_num(-np.log10(rank / (history.count().to_numpy() + 1)), nan=0.0)
-    return np.where(rank == 1, surprise, np.minimum(surprise, empirical))
+    record = rank == 1
+    if day:
+        record &= ~(averaged <= (1.0 + settings.recurring_margin) * recurring_errors(averaged, day, settings))
+    return np.where(record, surprise, np.minimum(surprise, empirical))
+
+
+def points_per_day(timestamps, settings: OnlineSettings, length: int) -> int:
+    """The day in points for the recurring-error rule: 86,400 s over the median step between the first
+    fit's timestamps (so it depends on the past only); 0 when `recurring_days` is 0, or when a day holds
+    `recurring_points` points or fewer (the same time "yesterday" would then reach into the future)."""
+    if not settings.recurring_days:
+        return 0
+    if timestamps is None:
+        raise ValueError(f"recurring_days {settings.recurring_days} needs the points' timestamps")
+    if len(timestamps) != length:
+        raise ValueError(f"{len(timestamps)} timestamps for {length} points")
+    steps = np.diff(data.epoch_seconds(timestamps)[:max(initial_length(length, settings), 2)])
+    steps = steps[steps > 0]
+    day = int(round(TIME_PERIODS["day"] / float(np.median(steps)))) if len(steps) else 0
+    return day if day > settings.recurring_points else 0
+
+
+def recurring_errors(averaged: np.ndarray, day: int, settings: OnlineSettings) -> np.ndarray:
+    """Per point t, the largest of `averaged` at t - d x `day` +- `recurring_points` for d = 1 ..
+    `recurring_days` (-inf where there is none): the errors at the same time of day on the previous days.
+    `day` > `recurring_points`, so every point used lies before t."""
+    spread = settings.recurring_points
+    around = pd.Series(averaged).rolling(2 * spread + 1, center=True, min_periods=1).max().to_numpy()
+    around = np.nan_to_num(around, nan=-np.inf)
+    largest = np.full(len(averaged), -np.inf)
+    for days in range(1, settings.recurring_days + 1):
+        lag = days * day
+        if lag < len(averaged):
+            largest[lag:] = np.maximum(largest[lag:], around[:-lag])
+    return largest
 
 
 def tail_surprise(z: np.ndarray) -> np.ndarray:

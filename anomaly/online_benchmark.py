@@ -25,6 +25,7 @@ SPLIT_GRID = {
     "short_windows": ((1,), (1, 10), (1, 3, 10)),
     "min_std": (0.01, 0.03, 0.05),
     "suppress_fraction": (0.1, 0.2, 0.3),
+    "recurring_margin": (0.0, 0.3, 0.5),  # 0: a new largest error is always new (the rule off)
 }
 
 
@@ -41,7 +42,7 @@ def corpus_errors(settings: online.OnlineSettings, series: dict, seed: int, labe
 
 
 def scores_of(settings: online.OnlineSettings, series: dict, errors: dict) -> dict:
-    return {key: online.post_process(errors[key], one.values, settings) for key, one in series.items()}
+    return {key: online.post_process(errors[key], one, settings) for key, one in series.items()}
 
 
 def nab_scores(settings, series: dict, errors: dict, labelled: dict, profiles: dict, keys=None) -> dict:
@@ -51,7 +52,7 @@ def nab_scores(settings, series: dict, errors: dict, labelled: dict, profiles: d
         labelled: key -> `nab.LabelledFile` (built once: it does not depend on the detector).
     """
     keys = list(series) if keys is None else keys
-    files = [(online.post_process(errors[key], series[key].values, settings), labelled[key]) for key in keys]
+    files = [(online.post_process(errors[key], series[key], settings), labelled[key]) for key in keys]
     return {name: values["score"] for name, values in nab.corpus_scores(files, profiles).items()}
 
 
@@ -79,6 +80,10 @@ def ablation(settings: online.OnlineSettings, series: dict, errors: dict, profil
     row("anomaly likelihood (surprise = raw error / 0.05)",
         dataclasses.replace(settings, likelihood=False, raw_scale=0.05))
     row("empirical tail cap", dataclasses.replace(settings, empirical_tail=False))
+    if settings.empirical_tail and settings.recurring_days:
+        row(f"recurring-error rule (a new largest error within {settings.recurring_margin:g} of one at the same "
+            f"time on the previous {settings.recurring_days} days still counts as new)",
+            dataclasses.replace(settings, recurring_days=0))
     if settings.neighbour_window and settings.empirical_tail and not settings.neighbour_empirical_tail:
         row("neighbour distance left uncapped (the tail cap applies to it too)",
             dataclasses.replace(settings, neighbour_empirical_tail=True))

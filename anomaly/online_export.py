@@ -17,7 +17,8 @@ Signature `serving_default`:
 
 Everything the detector had learnt when it was exported is a constant of the graph: each scale's
 autoencoder weights and min-max scaling, for each scale and short window the likelihood fit (mean, std)
-and the recent N-point mean errors (the empirical tail ranks a new one among them), the range of all
+and the recent N-point mean errors (the empirical tail ranks a new one among them) with the largest at the
+next point's time of day on the previous days (the recurring-error rule), the range of all
 points seen (the spatial rule), and with `neighbour_window` the neighbour distance's scaling and the
 scaled windows it compares with (the last `neighbour_history` that end a window's length before the next
 point, plus max(short_windows) - 1 older ones for the points before it; float32, neighbour_window x
@@ -50,9 +51,10 @@ class OnlineExport(tf.Module):
         errors: that call's output.
         values: the series it scored, `[points]` or `[points, columns]`.
         threshold: score at or above which `is_anomaly` is True.
+        timestamps: the points' times; the recurring-error rule (`recurring_days`) needs them.
     """
 
-    def __init__(self, detector, errors: np.ndarray, values, threshold: float):
+    def __init__(self, detector, errors: np.ndarray, values, threshold: float, timestamps=None):
         super().__init__()
         from anomaly import online  # late: online imports keras models
 
@@ -61,7 +63,7 @@ class OnlineExport(tf.Module):
             raise ValueError("the export needs the autoencoder (settings.autoencoder=True)")
         self.univariate = np.ndim(values) == 1
         values = online.as_matrix(values)
-        state = detector.state(errors, values)
+        state = detector.state(errors, values, timestamps=timestamps)
         self.settings = settings
         self.columns = values.shape[1]
         self.periods = tuple(settings.time_features)
@@ -69,7 +71,7 @@ class OnlineExport(tf.Module):
         self.context = max(*settings.windows, settings.neighbour_window) + max(settings.short_windows) - 1
         self.models = [detector.models[window] for window in settings.windows]
         self.scalings = [detector.scalings[window] for window in settings.windows]
-        self.likelihood, self.history = state["likelihood"], state["history"]
+        self.likelihood, self.history, self.recurring = state["likelihood"], state["history"], state["recurring"]
         self.low, self.high = state["low"], state["high"]
         self.neighbours = state.get("neighbours")  # with neighbour_window: the windows they are compared with
         self.neighbour_scaling = detector.neighbour_scaling
@@ -89,8 +91,8 @@ class OnlineExport(tf.Module):
         finite = tf.reduce_all(tf.math.is_finite(matrix), axis=[1, 2])
         safe = tf.where(tf.math.is_finite(matrix), matrix, tf.zeros_like(matrix))
         surprises = []
-        for model, (minimum, maximum), fits, histories, window in zip(
-                self.models, self.scalings, self.likelihood, self.history, settings.windows):
+        for model, (minimum, maximum), fits, histories, recurring, window in zip(
+                self.models, self.scalings, self.likelihood, self.history, self.recurring, settings.windows):
             scaled = tf.concat([(safe - tf.constant(minimum, tf.float32)) / tf.constant(maximum - minimum, tf.float32),
                                 times], axis=2)
             # The windows ending at the newest max(short_windows) points, oldest first, in one model call.
@@ -108,12 +110,13 @@ class OnlineExport(tf.Module):
             # The model's forecast of the newest value (from the last window), in raw units.
             forecast = reconstructed[:, -1, :] * tf.constant(maximum - minimum, tf.float32) + tf.constant(minimum,
                                                                                                       tf.float32)
-            surprises.append(self._surprise(tf.cast(errors, tf.float64), fits, histories, settings.empirical_tail))
+            surprises.append(self._surprise(tf.cast(errors, tf.float64), fits, histories, recurring,
+                                            settings.empirical_tail))
         stacked = tf.stack(surprises, axis=1)
         surprise = tf.reduce_max(stacked, axis=1) if settings.combine == "max" else tf.reduce_mean(stacked, axis=1)
         if settings.neighbour_window and self.neighbours is not None and len(self.neighbours):
             neighbour = self._surprise(self._neighbour_distances(safe), self.likelihood[-1], self.history[-1],
-                                       self.neighbour_capped)
+                                       self.recurring[-1], self.neighbour_capped)
             surprise = tf.maximum(surprise, neighbour) if settings.neighbour_combine == "max" else surprise + neighbour
         newest_value = tf.cast(safe[:, -1, :], tf.float64)
         spatial = tf.zeros_like(finite)
@@ -130,15 +133,17 @@ class OnlineExport(tf.Module):
                 "surprise": tf.cast(surprise, tf.float32), "spatial_anomaly": spatial & finite,
                 "forecast": forecast[:, 0] if self.univariate else forecast}
 
-    def _surprise(self, errors, fits, histories, capped: bool):
+    def _surprise(self, errors, fits, histories, recurring, capped: bool):
         """As `online.post_process` for one row: `[batch, shorts]` float64 errors of the newest
-        max(short_windows) points (NaN: none) -> `[batch]` surprise; `capped`: with the empirical tail cap."""
+        max(short_windows) points (NaN: none) -> `[batch]` surprise; `capped`: with the empirical tail cap.
+        `recurring`: per short window, the largest averaged error at the next point's time of day on the
+        previous days (`online.recurring_errors`; -inf: none)."""
         settings = self.settings
         if not settings.likelihood:
             newest = errors[:, -1]
             return tf.where(tf.math.is_nan(newest), tf.zeros_like(newest), newest) / settings.raw_scale
         short_surprises = []  # as online.anomaly_likelihood: the mean over the short windows
-        for short, (mean, std), past in zip(settings.short_windows, fits, histories):
+        for short, (mean, std), past, same_time in zip(settings.short_windows, fits, histories, recurring):
             recent = errors[:, -short:]  # a rolling mean skips NaN, as pandas' does
             known = tf.reduce_sum(tf.cast(~tf.math.is_nan(recent), tf.float64), axis=1)
             averaged = tf.reduce_sum(tf.where(tf.math.is_nan(recent), tf.zeros_like(recent), recent), axis=1) / \
@@ -149,7 +154,9 @@ class OnlineExport(tf.Module):
                 ranked = tf.constant(past, tf.float64)
                 rank = 1.0 + tf.reduce_sum(tf.cast(ranked[None, :] > averaged[:, None], tf.float64), axis=1)
                 empirical = -tf.math.log(rank / (len(past) + 2.0)) / math.log(10.0)
-                surprise = tf.where(rank == 1.0, surprise, tf.minimum(surprise, empirical))
+                # a new largest error within recurring_margin of one at this time on a previous day recurs too
+                record = (rank == 1.0) & ~(averaged <= (1.0 + settings.recurring_margin) * same_time)
+                surprise = tf.where(record, surprise, tf.minimum(surprise, empirical))
             short_surprises.append(tf.where(known > 0, surprise, tf.zeros_like(surprise)))
         return tf.reduce_mean(tf.stack(short_surprises, axis=1), axis=1)
 

@@ -78,14 +78,14 @@ class OnlineTask(runner.Task):
         settings = online.ONLINE_DETECTORS[config.detector]
         detector = online.OnlineDetector(settings, seed=config.seed)
         errors = detector.errors(series)  # values and timestamps
-        scores = detector.post_process(errors, series.values)
+        scores = detector.post_process(errors, series)  # values and timestamps
         threshold = config.alert_threshold
         if threshold is None:
             threshold = online.ALERT_THRESHOLDS[config.detector]
         held_out_from = online.initial_length(len(series), settings)
         return Scored(detector, settings, errors, scores, scores >= threshold, threshold,
                       {"initial_fit": (0, held_out_from), "held_out": (held_out_from, len(series))},
-                      OnlineExport(detector, errors, series.values, threshold))
+                      OnlineExport(detector, errors, series.values, threshold, series.timestamps))
 
     def evaluate(self, config, series, scored) -> dict:
         return {"detector": config.detector, "alert_threshold": scored.threshold,

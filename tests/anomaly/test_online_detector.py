@@ -64,10 +64,10 @@ def test_an_alert_silences_its_rest_period_and_a_rising_ramp_raises_one_alert():
     ramp[0, 300:] = np.linspace(5.0, 50.0, 50)  # every point above the level (4)
     settings = dataclasses.replace(NO_NEIGHBOURS, windows=(8,), likelihood=False, spatial_tolerance=0.0,
                                    initial_points=100, suppress_fraction=0.5)
-    silenced = online.post_process(ramp, values, settings)
+    silenced = online.post_process(ramp, values, settings, stamps(350))
     assert (silenced[300:] > 0).sum() == 1 and silenced[300] > 0
-    assert ((online.post_process(ramp, values, dataclasses.replace(settings, alert_surprise=0.0))[300:] > 0).sum()
-            == 50)
+    assert ((online.post_process(ramp, values, dataclasses.replace(settings, alert_surprise=0.0),
+                                 stamps(350))[300:] > 0).sum() == 50)
 
 
 def test_likelihood_is_high_for_a_level_shift_and_fades_as_it_becomes_normal():
@@ -173,8 +173,8 @@ def test_a_flat_line_is_far_from_every_earlier_window_and_the_neighbour_surprise
     errors = online.OnlineDetector(settings, seed=0).errors(values, stamps(1400))
     distance = errors[-1]
     assert np.nanmax(distance[1130:1160]) > 2.5 * np.nanmedian(distance[300:1100])
-    with_neighbours = online.post_process(errors, values, settings)
-    without = online.post_process(errors[:-1], values, dataclasses.replace(settings, neighbour_window=0))
+    with_neighbours = online.post_process(errors, values, settings, stamps(1400))
+    without = online.post_process(errors[:-1], values, dataclasses.replace(settings, neighbour_window=0), stamps(1400))
     assert with_neighbours[1100:1160].max() > 0.3 and without[1100:1160].max() < 0.05
 
 
@@ -184,7 +184,8 @@ def test_the_exports_neighbour_distances_are_the_detectors_for_the_next_point(le
 
     rng = np.random.default_rng(length)
     values = np.cumsum(rng.normal(size=(length, columns)), axis=0)  # a random walk: no repeating pattern
-    settings = dataclasses.replace(TINY, windows=(8,), time_features=(), neighbour_window=24, neighbour_history=300)
+    settings = dataclasses.replace(TINY, windows=(8,), time_features=(), neighbour_window=24, neighbour_history=300,
+                                   recurring_days=0)  # no timestamps
     detector = online.OnlineDetector(settings, seed=0)
     errors = detector.errors(values)
     seen = length - 1  # the export knows points 0..seen-1; the request ends at point `seen`, the next one
@@ -202,8 +203,8 @@ def test_the_shortest_series_exports_a_finite_score_before_the_neighbour_likelih
     values = sine(240)
     detector = online.OnlineDetector(settings, seed=0)
     errors = detector.errors(values, stamps(240))
-    assert np.isnan(detector.state(errors, values)["likelihood"][-1][0][0])
-    export = OnlineExport(detector, errors, values, threshold=0.5)
+    assert np.isnan(detector.state(errors, values, timestamps=stamps(240))["likelihood"][-1][0][0])
+    export = OnlineExport(detector, errors, values, threshold=0.5, timestamps=stamps(240))
     requests = export.requests(values, stamps(240))
     answer = export.predict(requests["values"][-1:], requests["timestamps"][-1:])
     assert np.isfinite(answer["anomaly_score"]).all() and np.isfinite(answer["surprise"]).all()
@@ -217,12 +218,12 @@ def test_export_reproduces_the_detectors_last_score_and_answers_non_finite_value
                                    ensemble_size=ensemble_size)
     detector = online.OnlineDetector(settings, seed=0)
     errors = detector.errors(values, stamps(1200))
-    scores = detector.post_process(errors, values)
+    scores = detector.post_process(errors, values, timestamps=stamps(1200))
     last = len(values) - 1
-    export = OnlineExport(detector, errors[:, :last + 1], values[:last + 1], threshold=0.5)
+    export = OnlineExport(detector, errors[:, :last + 1], values[:last + 1], threshold=0.5, timestamps=stamps(1200))
     assert export.neighbour_capped == neighbour_empirical_tail  # the neighbour row's cap follows the setting
-    state = detector.state(errors, values, at=last)  # the state in force when the last point arrived
-    export.likelihood, export.history = state["likelihood"], state["history"]
+    state = detector.state(errors, values, at=last, timestamps=stamps(1200))  # in force when the last point arrived
+    export.likelihood, export.history, export.recurring = state["likelihood"], state["history"], state["recurring"]
     export.low, export.high = state["low"], state["high"]
     export.neighbours = state["neighbours"]
     requests = export.requests(values, stamps(1200))
@@ -236,6 +237,88 @@ def test_export_reproduces_the_detectors_last_score_and_answers_non_finite_value
     assert answer["is_anomaly"][:2].all() and np.isfinite(answer["anomaly_score"]).all()
 
 
+def daily_errors(days=6, seed=0):
+    """A quiet error row of 5-minute points and, at 08:20 every day, an error 10% larger than the day before:
+    what a daily edge the model cannot time looks like."""
+    rng = np.random.default_rng(seed)
+    row = np.abs(rng.normal(0.05, 0.01, days * 288))
+    edges = 100 + 288 * np.arange(days)
+    row[edges] = 0.5 * 1.1 ** np.arange(days)
+    return row, edges
+
+
+def test_a_new_largest_error_that_recurs_at_the_same_time_each_day_is_capped_by_its_rank():
+    row, edges = daily_errors()
+    row[edges[3] + 144] = 1.0     # day 3, twelve hours after its edge: the largest error yet, at a new time
+    row[edges[5]] = 2 * row[edges[4]]  # day 5's edge doubles: beyond the margin (0.3)
+    settings = dataclasses.replace(TINY, short_windows=(1,), recurring_days=2, recurring_margin=0.3,
+                                   recurring_points=3)
+    day = online.points_per_day(stamps(len(row)), settings, len(row))
+    assert day == 288
+    rule = online.short_likelihood(row, settings, 1, day)
+    off = online.short_likelihood(row, dataclasses.replace(settings, recurring_days=0), 1, 0)
+    # Days 1-3: each edge is the largest error so far, yet within 30% of the day before's: its rank caps it
+    # (rank 1 among the points before it: -log10(1 / (points + 1)) at most). (Day 4's is below day 3's 1.0.)
+    for edge in edges[1:4]:
+        assert off[edge] > 3.0 and rule[edge] <= np.log10(edge + 2) and rule[edge] < off[edge] - 1.0
+    # A new largest error at another time of day, and a recurring one far beyond the margin, stay new.
+    for new in (edges[3] + 144, edges[5]):
+        assert rule[new] == pytest.approx(off[new]) and off[new] > 3.0
+    # Outside the records nothing changes.
+    others = np.setdiff1d(np.arange(len(row)), np.append(edges, edges[3] + 144))
+    np.testing.assert_array_equal(rule[others], off[others])
+
+
+def test_the_day_in_points_comes_from_the_first_fits_time_step():
+    settings = dataclasses.replace(TINY, initial_points=200)
+    assert online.points_per_day(stamps(1000), settings, 1000) == 288
+    hourly = pd.date_range("2026-01-01", periods=1000, freq="h").to_numpy()
+    assert online.points_per_day(hourly, settings, 1000) == 24
+    # Later steps do not count (the first fit's do), and a day of recurring_points points or fewer is off.
+    mixed = np.concatenate([hourly[:200], hourly[199] + np.arange(1, 801) * np.timedelta64(5, "m")])
+    assert online.points_per_day(mixed, settings, 1000) == 24
+    daily = pd.date_range("2026-01-01", periods=1000, freq="D").to_numpy()
+    assert online.points_per_day(daily, settings, 1000) == 0
+    assert online.points_per_day(None, dataclasses.replace(settings, recurring_days=0), 1000) == 0
+    with pytest.raises(ValueError, match="needs the points' timestamps"):
+        online.points_per_day(None, settings, 1000)
+
+
+def test_the_recurring_errors_of_a_point_come_from_earlier_days_only():
+    row, edges = daily_errors()
+    largest = online.recurring_errors(row, 288, dataclasses.replace(TINY, recurring_days=2, recurring_points=3))
+    assert largest[edges[2]] == pytest.approx(row[edges[1]]) and largest[edges[2] + 3] == pytest.approx(row[edges[1]])
+    assert largest[edges[2] + 4] < 0.2 and np.isneginf(largest[:288 - 3]).all()
+    # Changing a point changes no earlier point's value (a day is longer than the spread).
+    changed = row.copy()
+    changed[1000:] = 5.0
+    np.testing.assert_array_equal(online.recurring_errors(changed, 288, TINY)[:1001],
+                                  online.recurring_errors(row, 288, TINY)[:1001])
+
+
+def test_the_exports_surprise_applies_the_recurring_error_rule():
+    import tensorflow as tf
+
+    row, edges = daily_errors(days=5)
+    row = row[:edges[-1] + 1]  # the newest point is day 4's edge: a record within the margin of day 3's
+    settings = dataclasses.replace(TINY, short_windows=(1,))
+    _, mean, std = online.likelihood_fit(row, settings, 1)
+    export = OnlineExport.__new__(OnlineExport)  # `_surprise` needs only the settings
+    export.settings = settings
+    last = len(row) - 1
+    same_time = float(online.recurring_errors(np.append(row[:last], np.nan), 288, settings)[last])
+    assert same_time == pytest.approx(row[edges[-2]])
+
+    def served(recurring):
+        return export._surprise(tf.constant(row[None, -1:], tf.float64), [(float(mean[last]), float(std[last]))],
+                                [row[:last]], [recurring], True).numpy()[0]
+
+    expected = online.short_likelihood(row, settings, 1, 288)[-1]
+    assert served(same_time) == pytest.approx(expected, rel=1e-6)
+    without = online.short_likelihood(row, settings, 1, 0)[-1]
+    assert served(-np.inf) == pytest.approx(without, rel=1e-6) and without > expected + 1.0
+
+
 def test_the_tail_cap_holds_the_autoencoders_recurring_errors_but_not_the_neighbour_distances_new_shapes():
     rng = np.random.default_rng(0)
     row = np.abs(rng.normal(0.05, 0.01, 1200))
@@ -246,8 +329,8 @@ def test_the_tail_cap_holds_the_autoencoders_recurring_errors_but_not_the_neighb
     assert uncapped[1000] > capped[1000] + 1.0 and uncapped[600] == pytest.approx(capped[600])
     # In post_process the neighbour distance (the last row) is the uncapped one unless told otherwise.
     errors = np.stack([np.full(1200, 0.05), np.full(1200, 0.05), row])  # two quiet scales, the distance
-    scores = {cap: online.post_process(errors, sine(1200), dataclasses.replace(TINY, neighbour_empirical_tail=cap))
-              for cap in (False, True)}
+    scores = {cap: online.post_process(errors, sine(1200), dataclasses.replace(TINY, neighbour_empirical_tail=cap),
+                                       stamps(1200)) for cap in (False, True)}
     assert scores[False][1000] > scores[True][1000] and scores[False][600] == pytest.approx(scores[True][600])
 
 
@@ -263,7 +346,7 @@ def test_the_exports_surprise_applies_the_tail_cap_exactly_when_told(capped):
     export = OnlineExport.__new__(OnlineExport)  # `_surprise` needs only the settings
     export.settings = settings
     served = export._surprise(tf.constant(row[None, -1:], tf.float64), [(float(mean[1199]), float(std[1199]))],
-                              [row[:1199]], capped).numpy()
+                              [row[:1199]], [-np.inf], capped).numpy()
     expected = online.anomaly_likelihood(row, dataclasses.replace(settings, empirical_tail=capped))[-1]
     other = online.anomaly_likelihood(row, dataclasses.replace(settings, empirical_tail=not capped))[-1]
     assert served[0] == pytest.approx(expected, rel=1e-6) and abs(expected - other) > 1.0

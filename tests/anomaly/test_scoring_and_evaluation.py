@@ -135,7 +135,7 @@ def test_every_score_map_and_both_graphs_call_the_one_definition(monkeypatch):
     values = 10 + np.sin(np.arange(300) / 10) + rng.normal(0, 0.1, 300)
 
     settings = online.OnlineSettings(model="base", windows=(8,), estimate_every=50, time_features=(),
-                                     neighbour_window=0)
+                                     neighbour_window=0, recurring_days=0)  # no timestamps
     detector = online.OnlineDetector(settings)
     errors = np.abs(rng.normal(0, 0.1, (1, len(values))))
     online.post_process(errors, values, settings)
