@@ -271,8 +271,10 @@ class OnlineDetector:
     3. A second model family: with `neighbour_window`, the distance of the newest values to the nearest
        earlier window that does not overlap them (`neighbour_distances`; scaled by the first fit's range,
        which stays fixed so that every past window is measured in the same units).
-    4. Errors -> surprise (-log10 p) with Numenta's anomaly likelihood; the scales' surprise is combined,
-       and the neighbour distance's surprise is added (or, `neighbour_combine="max"`, counts where larger).
+    4. Errors -> surprise (-log10 p) with Numenta's anomaly likelihood, capped by the error's rank among the
+       recent ones unless it is a new largest one that did not come at this time of day on the previous
+       days (`recurring_days`); the scales' surprise is combined, and the neighbour distance's surprise is
+       added (or, `neighbour_combine="max"`, counts where larger).
     5. The spatial rule: a value beyond the running range by `spatial_tolerance` is maximally surprising.
     6. Suppression: an alert must beat every score of the previous rest period, and one at or above
        `alert_surprise` silences the rest period after it.

@@ -163,7 +163,7 @@ DEFAULT_DETECTOR = "aeOnline"
 #: Score at or above which a point is an anomaly for users' series, per online detector: its NAB corpus
 #: threshold (standard profile, seed 0) in benchmarks/results/anomaly_nab_<name>.json.
 ALERT_THRESHOLDS: dict[str, float] = {
-    "aeOnline": 0.3334,             # the 2026-12-07 whole-corpus runs with window 64 (neighbour cap off and on)
+    "aeOnline": 0.3334,             # the 2026-12-07 and -08 whole-corpus runs (with and without the recurring rule)
     "aeOnlineMultiscale": 0.3292,   # the 2026-12-07 whole-corpus run (neighbour surprise added)
     "aeOnlineEnsemble": 0.3340,     # the 2026-12-08 whole-corpus run
 }
