@@ -275,7 +275,8 @@ class OnlineDetector:
        recent ones unless it is a new largest one that did not come at this time of day on the previous
        days (`recurring_days`); the scales' surprise is combined, and the neighbour distance's surprise is
        added (or, `neighbour_combine="max"`, counts where larger).
-    5. The spatial rule: a value beyond the running range by `spatial_tolerance` is maximally surprising.
+    5. The spatial rule: after the first fit, a value beyond the running range by `spatial_tolerance` is
+       maximally surprising.
     6. Suppression: an alert must beat every score of the previous rest period, and one at or above
        `alert_surprise` silences the rest period after it.
     7. score = surprise / (surprise + score_scale), in [0, 1).
@@ -460,10 +461,12 @@ def post_process(errors: np.ndarray, values, settings: OnlineSettings, timestamp
     neighbour = surprise_of(errors[-1], neighbour_likelihood_settings(settings)) if settings.neighbour_window else 0.0
     surprise = np.max(surprises, axis=0) if settings.combine == "max" else np.mean(surprises, axis=0)
     surprise = np.maximum(surprise, neighbour) if settings.neighbour_combine == "max" else surprise + neighbour
+    initial = initial_length(len(values), settings)
     if settings.spatial_tolerance:
-        surprise = np.where(spatial_anomalies(values, settings.spatial_tolerance),
-                            settings.spatial_surprise, surprise)
-    rest = int(round(settings.suppress_fraction * initial_length(len(values), settings)))
+        outside = spatial_anomalies(values, settings.spatial_tolerance)
+        outside[:initial] = False  # while the first fit's range is still forming (the third point is "outside")
+        surprise = np.where(outside, settings.spatial_surprise, surprise)
+    rest = int(round(settings.suppress_fraction * initial))
     kept = suppress_repeats(surprise, rest)
     if settings.alert_surprise:
         kept = silence_after_alerts(kept, rest, settings.alert_surprise)

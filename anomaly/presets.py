@@ -74,7 +74,9 @@ class OnlineSettings:
         combine: how the autoencoder's scales' surprise is combined ("mean" or "max"); the neighbour
             distance's is then combined with it by `neighbour_combine`.
         spatial_tolerance: a value beyond the running min/max of all earlier points by more than this
-            fraction of their range is an anomaly (Numenta's spatial rule, 0.05 there; 0: off).
+            fraction of their range is an anomaly (Numenta's spatial rule, 0.05 there; 0: off), from the end
+            of the first fit on (before it the range is still forming: the third point of a series is
+            nearly always outside the first two's; NAB does not score those points either).
         suppress_fraction: an alert must beat every score of the previous `suppress_fraction *
             probationary length` points (CAD OSE's rest period is probation / 5; 0: off).
         alert_surprise: a point kept by the suppression whose surprise reaches this level is an alert and

@@ -53,6 +53,16 @@ def test_spatial_rule_flags_values_beyond_the_running_range_by_the_tolerance():
     assert not online.spatial_anomalies(values, 0.2)[[3, 4, 6]].any()
 
 
+def test_the_spatial_rule_waits_for_the_first_fits_range():
+    values = np.concatenate([[0.0, 1.0, 5.0], np.ones(297)])[:, None]  # point 2: 4 ranges above the first two
+    values[250] = 20.0                                                 # after the first fit: 3 ranges above
+    settings = dataclasses.replace(NO_NEIGHBOURS, windows=(8,), likelihood=False, initial_points=100,
+                                   suppress_fraction=0.0)
+    assert online.spatial_anomalies(values, settings.spatial_tolerance)[[2, 250]].all()
+    scores = online.post_process(np.zeros((1, 300)), values, settings, stamps(300))
+    assert scores[2] == 0.0 and scores[250] > 0.99 and np.count_nonzero(scores) == 1
+
+
 def test_an_alert_silences_its_rest_period_and_a_rising_ramp_raises_one_alert():
     kept = np.array([0, 5, 6, 7, 0, 0, 3, 8, 0, 9.0])  # what suppress_repeats lets through on a ramp
     np.testing.assert_array_equal(online.silence_after_alerts(kept, 3, 5.0), [0, 5, 0, 0, 0, 0, 3, 8, 0, 0])
