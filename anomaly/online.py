@@ -239,13 +239,17 @@ def time_columns(timestamps, periods: tuple[str, ...]) -> np.ndarray:
     return ((np.stack(columns, axis=1) + 1.0) / 2.0).astype(np.float32)
 
 
+def timestamps_of(values, timestamps=None):
+    """`timestamps`, or those of `values` when it is a `data.Series` (None for an array without them)."""
+    return values.timestamps if timestamps is None and isinstance(values, data.Series) else timestamps
+
+
 def model_inputs(values, timestamps, settings: OnlineSettings) -> tuple[np.ndarray, np.ndarray]:
     """(values `[points, columns]`, time columns `[points, 2 x periods]`) of a `data.Series` or an array.
 
     Timestamps come from the series, or from `timestamps` for an array; a detector with
     `time_features` needs them."""
-    if isinstance(values, data.Series):
-        timestamps = values.timestamps if timestamps is None else timestamps
+    timestamps = timestamps_of(values, timestamps)
     matrix = as_matrix(values)
     if not settings.time_features:
         return matrix, np.zeros((len(matrix), 0), np.float32)
@@ -385,24 +389,31 @@ class OnlineDetector:
     def state(self, errors: np.ndarray, values, at: int | None = None, timestamps=None) -> dict:
         """What the detector knows when point `at` (default: the next, unseen point) arrives: the models
         and scalings of the last `errors()` call, each row's (scale's, then the neighbour distance's)
-        likelihood fit per short window, with `recurring_days` the largest averaged error at point `at`'s
-        time of day on the previous days (`recurring_errors`; -inf: none), the range of the points before
-        `at` and, with `neighbour_window`, the scaled windows its neighbour distances compare with. The
-        export bakes this in (see `online_export.OnlineExport`). `timestamps` as for `post_process`."""
-        day = points_per_day(timestamps if timestamps is not None else getattr(values, "timestamps", None),
-                             self.settings, len(as_matrix(values)))
+        likelihood fit per short window, the range of the points before `at`, with `neighbour_window` the
+        scaled windows its neighbour distances compare with, and for the recurring-error rule
+        (`recurring_days`) `same_time`: the day in points, the time step and the time of point at - 1 (epoch
+        seconds), and per row and short window the averaged errors of the `recurring_span` points before
+        `at` (NaN where there are none), among which a later point's errors at its time of day on the
+        previous days lie. The export bakes this in (see `online_export.OnlineExport`). `timestamps` as
+        for `post_process`."""
+        timestamps = timestamps_of(values, timestamps)
         values = as_matrix(values)
+        day = points_per_day(timestamps, self.settings, len(values))
         at = len(values) if at is None else at
         recent = slice(max(0, at - self.settings.long_window + 1), at)
-        likelihood, history, recurring = [], [], []  # per scale, per short window
+        span = recurring_span(day, self.settings)
+        likelihood, history, same_time = [], [], []  # per scale, per short window
         for scale in errors:
             fits = [likelihood_fit(scale, self.settings, short) for short in self.settings.short_windows]
             likelihood.append([(float(mean[at]), float(std[at])) for _, mean, std in fits])
             # the averaged errors the empirical tail ranks a new one among
             history.append([averaged[recent][~np.isnan(averaged[recent])] for averaged, _, _ in fits])
-            recurring.append([float(recurring_errors(np.append(averaged[:at], np.nan), day, self.settings)[at])
+            same_time.append([np.concatenate([np.full(max(0, span - at), np.nan), averaged[max(0, at - span):at]])
                               for averaged, _, _ in fits])
-        state = {"likelihood": likelihood, "history": history, "recurring": recurring,
+        state = {"likelihood": likelihood, "history": history,
+                 "same_time": {"day": day, "errors": same_time,
+                               "step": first_fit_step(timestamps, len(values), self.settings) if day else None,
+                               "last_seconds": int(data.epoch_seconds(timestamps[at - 1:at])[0]) if day else None},
                  "low": values[:at].min(axis=0), "high": values[:at].max(axis=0)}
         if self.settings.neighbour_window:
             state["neighbours"] = self._neighbours_before(values, at)
@@ -443,8 +454,7 @@ def post_process(errors: np.ndarray, values, settings: OnlineSettings, timestamp
 
     `values`: a `data.Series` or an array; `timestamps` (or the Series'): the points' times, which the
     recurring-error rule needs (`recurring_days`)."""
-    if timestamps is None and isinstance(values, data.Series):
-        timestamps = values.timestamps
+    timestamps = timestamps_of(values, timestamps)
     values = as_matrix(values)
     day = points_per_day(timestamps, settings, len(values))
     expected = (len(settings.windows) if settings.autoencoder else 1) + bool(settings.neighbour_window)
@@ -604,26 +614,39 @@ def short_likelihood(errors: np.ndarray, settings: OnlineSettings, short_window:
     return np.where(record, surprise, np.minimum(surprise, empirical))
 
 
+def first_fit_step(timestamps, length: int, settings: OnlineSettings) -> float | None:
+    """The median step in seconds between the first fit's timestamps (None without two distinct ones)."""
+    steps = np.diff(data.epoch_seconds(timestamps)[:max(initial_length(length, settings), 2)])
+    steps = steps[steps > 0]
+    return float(np.median(steps)) if len(steps) else None
+
+
 def points_per_day(timestamps, settings: OnlineSettings, length: int) -> int:
-    """The day in points for the recurring-error rule: 86,400 s over the median step between the first
-    fit's timestamps (so it depends on the past only); 0 when `recurring_days` is 0, or when a day holds
-    `recurring_points` points or fewer (the same time "yesterday" would then reach into the future)."""
+    """The day in points for the recurring-error rule: 86,400 s over the first fit's median time step
+    (`first_fit_step`, fixed once the first fit is made); 0 when `recurring_days` is 0, or when a day
+    holds `recurring_points` points or fewer (the same time "yesterday" would then reach into the future)."""
     if not settings.recurring_days:
         return 0
     if timestamps is None:
         raise ValueError(f"recurring_days {settings.recurring_days} needs the points' timestamps")
     if len(timestamps) != length:
         raise ValueError(f"{len(timestamps)} timestamps for {length} points")
-    steps = np.diff(data.epoch_seconds(timestamps)[:max(initial_length(length, settings), 2)])
-    steps = steps[steps > 0]
-    day = int(round(TIME_PERIODS["day"] / float(np.median(steps)))) if len(steps) else 0
+    step = first_fit_step(timestamps, length, settings)
+    day = int(round(TIME_PERIODS["day"] / step)) if step else 0
     return day if day > settings.recurring_points else 0
+
+
+def recurring_span(day: int, settings: OnlineSettings) -> int:
+    """How many points back the recurring-error rule looks (0 when it is off: `day` 0)."""
+    return settings.recurring_days * day + settings.recurring_points if day else 0
 
 
 def recurring_errors(averaged: np.ndarray, day: int, settings: OnlineSettings) -> np.ndarray:
     """Per point t, the largest of `averaged` at t - d x `day` +- `recurring_points` for d = 1 ..
     `recurring_days` (-inf where there is none): the errors at the same time of day on the previous days.
-    `day` > `recurring_points`, so every point used lies before t."""
+    `day` > `recurring_points`, so every point used lies before t; `day` 0 (the rule off): all -inf."""
+    if not day:
+        return np.full(len(averaged), -np.inf)
     spread = settings.recurring_points
     around = pd.Series(averaged).rolling(2 * spread + 1, center=True, min_periods=1).max().to_numpy()
     around = np.nan_to_num(around, nan=-np.inf)

@@ -25,7 +25,7 @@ SPLIT_GRID = {
     "short_windows": ((1,), (1, 10), (1, 3, 10)),
     "min_std": (0.01, 0.03, 0.05),
     "suppress_fraction": (0.1, 0.2, 0.3),
-    "recurring_margin": (0.0, 0.3, 0.5),  # 0: a new largest error is always new (the rule off)
+    "recurring_margin": (0.0, 0.3, 0.5),  # with the rule on; 0: a new largest error is new (bar exact ties)
 }
 
 
@@ -149,11 +149,13 @@ def split_protocol(settings: online.OnlineSettings, series: dict, errors: dict, 
     keys = sorted(series)
     halves = {"A": keys[0::2], "B": keys[1::2]}
     labelled = labelled_files(series)
-    names = list(SPLIT_GRID)
+    grid = {name: values for name, values in SPLIT_GRID.items()  # the margin only matters with the rule on
+            if name != "recurring_margin" or (settings.recurring_days and settings.empirical_tail)}
+    names = list(grid)
     results = {}
     for chosen_on, scored_on in (("A", "B"), ("B", "A")):
         best, best_score = None, -np.inf
-        for values in itertools.product(*SPLIT_GRID.values()):
+        for values in itertools.product(*grid.values()):
             candidate = dataclasses.replace(settings, **dict(zip(names, values)))
             score = nab_scores(candidate, series, errors, labelled, profiles, halves[chosen_on])["standard"]
             if score > best_score:
@@ -166,7 +168,7 @@ def split_protocol(settings: online.OnlineSettings, series: dict, errors: dict, 
             "defaults_on_held_out_half": nab_scores(settings, series, errors, labelled, profiles, halves[scored_on]),
         }
         print(f"  split {chosen_on}->{scored_on}: {held_out['standard']:.1f}", flush=True)
-    return {"halves": halves, "grid": {name: list(values) for name, values in SPLIT_GRID.items()},
+    return {"halves": halves, "grid": {name: list(values) for name, values in grid.items()},
             "results": results}
 
 

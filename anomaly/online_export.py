@@ -1,7 +1,7 @@
 """The online detector frozen into a TensorFlow Serving model: recent raw values in, the newest point's
 anomaly score out.
 
-    export = OnlineExport(detector, errors, values, threshold=0.5)   # state after the last point
+    export = OnlineExport(detector, errors, values, threshold=0.5, timestamps=timestamps)  # state after the last point
     export.export("saved_models/anomaly_online")
 
 Signature `serving_default`:
@@ -17,8 +17,10 @@ Signature `serving_default`:
 
 Everything the detector had learnt when it was exported is a constant of the graph: each scale's
 autoencoder weights and min-max scaling, for each scale and short window the likelihood fit (mean, std)
-and the recent N-point mean errors (the empirical tail ranks a new one among them) with the largest at the
-next point's time of day on the previous days (the recurring-error rule), the range of all
+and the recent N-point mean errors (the empirical tail ranks a new one among them; the last
+`recurring_days` days of them also give the recurring-error rule the errors at a request's time of day on
+the previous days: the request's newest timestamp says how many steps after the last point seen it comes,
+and without timestamps it is the next point), the range of all
 points seen (the spatial rule), and with `neighbour_window` the neighbour distance's scaling and the
 scaled windows it compares with (the last `neighbour_history` that end a window's length before the next
 point, plus max(short_windows) - 1 older ones for the points before it; float32, neighbour_window x
@@ -62,8 +64,8 @@ class OnlineExport(tf.Module):
         if not settings.autoencoder:
             raise ValueError("the export needs the autoencoder (settings.autoencoder=True)")
         self.univariate = np.ndim(values) == 1
-        values = online.as_matrix(values)
         state = detector.state(errors, values, timestamps=timestamps)
+        values = online.as_matrix(values)
         self.settings = settings
         self.columns = values.shape[1]
         self.periods = tuple(settings.time_features)
@@ -71,7 +73,7 @@ class OnlineExport(tf.Module):
         self.context = max(*settings.windows, settings.neighbour_window) + max(settings.short_windows) - 1
         self.models = [detector.models[window] for window in settings.windows]
         self.scalings = [detector.scalings[window] for window in settings.windows]
-        self.likelihood, self.history, self.recurring = state["likelihood"], state["history"], state["recurring"]
+        self.likelihood, self.history, self.same_time = state["likelihood"], state["history"], state["same_time"]
         self.low, self.high = state["low"], state["high"]
         self.neighbours = state.get("neighbours")  # with neighbour_window: the windows they are compared with
         self.neighbour_scaling = detector.neighbour_scaling
@@ -91,8 +93,9 @@ class OnlineExport(tf.Module):
         finite = tf.reduce_all(tf.math.is_finite(matrix), axis=[1, 2])
         safe = tf.where(tf.math.is_finite(matrix), matrix, tf.zeros_like(matrix))
         surprises = []
-        for model, (minimum, maximum), fits, histories, recurring, window in zip(
-                self.models, self.scalings, self.likelihood, self.history, self.recurring, settings.windows):
+        offset = self._steps_after_next(timestamps, matrix)
+        for model, (minimum, maximum), fits, histories, recent, window in zip(
+                self.models, self.scalings, self.likelihood, self.history, self.same_time["errors"], settings.windows):
             scaled = tf.concat([(safe - tf.constant(minimum, tf.float32)) / tf.constant(maximum - minimum, tf.float32),
                                 times], axis=2)
             # The windows ending at the newest max(short_windows) points, oldest first, in one model call.
@@ -110,13 +113,14 @@ class OnlineExport(tf.Module):
             # The model's forecast of the newest value (from the last window), in raw units.
             forecast = reconstructed[:, -1, :] * tf.constant(maximum - minimum, tf.float32) + tf.constant(minimum,
                                                                                                       tf.float32)
-            surprises.append(self._surprise(tf.cast(errors, tf.float64), fits, histories, recurring,
-                                            settings.empirical_tail))
+            surprises.append(self._surprise(tf.cast(errors, tf.float64), fits, histories, settings.empirical_tail,
+                                            self._same_time_errors(recent, offset)))
         stacked = tf.stack(surprises, axis=1)
         surprise = tf.reduce_max(stacked, axis=1) if settings.combine == "max" else tf.reduce_mean(stacked, axis=1)
         if settings.neighbour_window and self.neighbours is not None and len(self.neighbours):
             neighbour = self._surprise(self._neighbour_distances(safe), self.likelihood[-1], self.history[-1],
-                                       self.recurring[-1], self.neighbour_capped)
+                                       self.neighbour_capped,
+                                       self._same_time_errors(self.same_time["errors"][-1], offset))
             surprise = tf.maximum(surprise, neighbour) if settings.neighbour_combine == "max" else surprise + neighbour
         newest_value = tf.cast(safe[:, -1, :], tf.float64)
         spatial = tf.zeros_like(finite)
@@ -133,17 +137,18 @@ class OnlineExport(tf.Module):
                 "surprise": tf.cast(surprise, tf.float32), "spatial_anomaly": spatial & finite,
                 "forecast": forecast[:, 0] if self.univariate else forecast}
 
-    def _surprise(self, errors, fits, histories, recurring, capped: bool):
+    def _surprise(self, errors, fits, histories, capped: bool, same_time=None):
         """As `online.post_process` for one row: `[batch, shorts]` float64 errors of the newest
         max(short_windows) points (NaN: none) -> `[batch]` surprise; `capped`: with the empirical tail cap.
-        `recurring`: per short window, the largest averaged error at the next point's time of day on the
-        previous days (`online.recurring_errors`; -inf: none)."""
+        `same_time`: per short window, `[batch]` the largest averaged error at the newest point's time of
+        day on the previous days (`_same_time_errors`; None or -inf: none)."""
         settings = self.settings
         if not settings.likelihood:
             newest = errors[:, -1]
             return tf.where(tf.math.is_nan(newest), tf.zeros_like(newest), newest) / settings.raw_scale
         short_surprises = []  # as online.anomaly_likelihood: the mean over the short windows
-        for short, (mean, std), past, same_time in zip(settings.short_windows, fits, histories, recurring):
+        same_time = same_time or [None] * len(settings.short_windows)
+        for short, (mean, std), past, recurring in zip(settings.short_windows, fits, histories, same_time):
             recent = errors[:, -short:]  # a rolling mean skips NaN, as pandas' does
             known = tf.reduce_sum(tf.cast(~tf.math.is_nan(recent), tf.float64), axis=1)
             averaged = tf.reduce_sum(tf.where(tf.math.is_nan(recent), tf.zeros_like(recent), recent), axis=1) / \
@@ -155,10 +160,43 @@ class OnlineExport(tf.Module):
                 rank = 1.0 + tf.reduce_sum(tf.cast(ranked[None, :] > averaged[:, None], tf.float64), axis=1)
                 empirical = -tf.math.log(rank / (len(past) + 2.0)) / math.log(10.0)
                 # a new largest error within recurring_margin of one at this time on a previous day recurs too
-                record = (rank == 1.0) & ~(averaged <= (1.0 + settings.recurring_margin) * same_time)
+                record = rank == 1.0
+                if recurring is not None:
+                    record &= ~(averaged <= (1.0 + settings.recurring_margin) * recurring)
                 surprise = tf.where(record, surprise, tf.minimum(surprise, empirical))
             short_surprises.append(tf.where(known > 0, surprise, tf.zeros_like(surprise)))
         return tf.reduce_mean(tf.stack(short_surprises, axis=1), axis=1)
+
+    def _steps_after_next(self, timestamps, matrix):
+        """`[batch]` int64: how many steps after the point after the last one seen each request's newest point
+        comes (from its timestamp and the first fit's step; 0 without timestamps: the next point)."""
+        if timestamps is None or not self.same_time["day"]:
+            return tf.zeros(tf.shape(matrix)[:1], tf.int64)
+        steps = tf.cast(timestamps[:, -1] - self.same_time["last_seconds"], tf.float64) / self.same_time["step"]
+        return tf.cast(tf.round(steps), tf.int64) - 1
+
+    def _same_time_errors(self, recent, offset):
+        """As `online.recurring_errors` for the newest point of each request, `offset` steps after the
+        next one: per short window, `[batch]` the largest of the stored averaged errors `recent` (the
+        `online.recurring_span` points before the next one) at its time of day on the previous
+        `recurring_days` days +- `recurring_points` (-inf where none is stored); None when the rule is off."""
+        day, settings = self.same_time["day"], self.settings
+        if not day:
+            return None
+        result = []
+        for stored in recent:
+            span = len(stored)
+            table = tf.constant(np.nan_to_num(stored, nan=-np.inf), tf.float64)
+            none = tf.fill(tf.shape(offset), tf.constant(-np.inf, tf.float64))
+            candidates = []
+            for days in range(1, settings.recurring_days + 1):
+                for shift in range(-settings.recurring_points, settings.recurring_points + 1):
+                    index = span + offset - days * day + shift   # into `stored`; span is the next point
+                    inside = (index >= 0) & (index < span)
+                    found = tf.gather(table, tf.clip_by_value(index, 0, span - 1))
+                    candidates.append(tf.where(inside, found, none))
+            result.append(tf.reduce_max(tf.stack(candidates, axis=1), axis=1))
+        return result
 
     def _neighbour_distances(self, safe):
         """As `online.neighbour_distances`: `[batch, shorts]` float64 distances of the windows ending at the

@@ -35,7 +35,8 @@ class OnlineSettings:
             random stream from the seed), each trained alone; their forecasts are averaged
             (`online.mean_forecast`, the model that scores and is exported). Meant to make the NAB score
             depend less on the seed (one network's: ±0.6 over seeds 0-2); measured with 2 members (preset
-            aeOnlineEnsemble): 70.6 ± 0.9 against 70.4 ± 0.6, no gain beyond the spread.
+            aeOnlineEnsemble), both before the recurring-error rule: 70.6 ± 0.9 against 70.4 ± 0.6, no gain
+            beyond the spread.
     A second model family beside it (combined in surprise space):
         neighbour_window: the distance of the newest N values to the nearest of the `neighbour_history`
             earlier N-value windows that do not overlap them (root mean square, values min-max scaled by the
@@ -151,8 +152,8 @@ ONLINE_DETECTORS: dict[str, OnlineSettings] = {
     # capped like the autoencoder's, the rule then, and no recurring-error rule; not re-run since).
     "aeOnlineMultiscale": OnlineSettings(windows=(16, 64), neighbour_empirical_tail=True, recurring_days=0),
     # aeOnline with the mean forecast of two autoencoders (ensemble_size 2), measured on 2026-12-08 before the
-    # recurring-error rule (kept off, as measured): 0.2 higher on the mean over seeds 0-2, inside their
-    # spread, for twice the training (two networks per window).
+    # recurring-error rule (kept off, as measured): 0.2 higher than aeOnline then on the mean over seeds 0-2,
+    # inside their spread, for twice the training (two networks per window).
     "aeOnlineEnsemble": OnlineSettings(ensemble_size=2, recurring_days=0),
 }
 

@@ -233,7 +233,7 @@ def test_export_reproduces_the_detectors_last_score_and_answers_non_finite_value
     export = OnlineExport(detector, errors[:, :last + 1], values[:last + 1], threshold=0.5, timestamps=stamps(1200))
     assert export.neighbour_capped == neighbour_empirical_tail  # the neighbour row's cap follows the setting
     state = detector.state(errors, values, at=last, timestamps=stamps(1200))  # in force when the last point arrived
-    export.likelihood, export.history, export.recurring = state["likelihood"], state["history"], state["recurring"]
+    export.likelihood, export.history, export.same_time = state["likelihood"], state["history"], state["same_time"]
     export.low, export.high = state["low"], state["high"]
     export.neighbours = state["neighbours"]
     requests = export.requests(values, stamps(1200))
@@ -311,22 +311,52 @@ def test_the_exports_surprise_applies_the_recurring_error_rule():
 
     row, edges = daily_errors(days=5)
     row = row[:edges[-1] + 1]  # the newest point is day 4's edge: a record within the margin of day 3's
-    settings = dataclasses.replace(TINY, short_windows=(1,))
+    settings = dataclasses.replace(NO_NEIGHBOURS, short_windows=(1,))
     _, mean, std = online.likelihood_fit(row, settings, 1)
-    export = OnlineExport.__new__(OnlineExport)  # `_surprise` needs only the settings
-    export.settings = settings
     last = len(row) - 1
-    same_time = float(online.recurring_errors(np.append(row[:last], np.nan), 288, settings)[last])
-    assert same_time == pytest.approx(row[edges[-2]])
+    # What the state stores for the point `last` (the next one), and what the export looks up in it.
+    detector = online.OnlineDetector(settings)
+    state = detector.state(row[None], row, at=last, timestamps=stamps(len(row)))["same_time"]
+    assert state["day"] == 288 and state["step"] == 300.0 and len(state["errors"][0][0]) == 2 * 288 + 3
+    export = OnlineExport.__new__(OnlineExport)  # these methods need only the settings and the state
+    export.settings, export.same_time = settings, state
+    full = online.recurring_errors(row, 288, settings)
+    for steps_after_next in (0, 5, 300, -40):  # a later (or earlier) request: its own time of day
+        point = last + steps_after_next
+        looked_up = export._same_time_errors(state["errors"][0], tf.constant([steps_after_next], tf.int64))[0]
+        stored = range(last - (2 * 288 + 3), last)  # the points the export keeps
+        expected = max([row[index] for days in (1, 2) for index in range(point - days * 288 - 3, point - days * 288 + 4)
+                        if index in stored], default=-np.inf)
+        assert float(looked_up[0]) == pytest.approx(expected)
+        if steps_after_next == 0:
+            assert expected == pytest.approx(full[last]) == pytest.approx(row[edges[-2]])
+    # A request's timestamp says how far after the next point it comes.
+    offsets = export._steps_after_next(tf.constant(data.epoch_seconds(stamps(last + 10)[None, [-10, -1]])),
+                                       tf.zeros([1, 2, 1]))
+    assert offsets.numpy().tolist() == [9]
 
     def served(recurring):
         return export._surprise(tf.constant(row[None, -1:], tf.float64), [(float(mean[last]), float(std[last]))],
-                                [row[:last]], [recurring], True).numpy()[0]
+                                [row[:last]], True, [tf.constant([recurring], tf.float64)]).numpy()[0]
 
     expected = online.short_likelihood(row, settings, 1, 288)[-1]
-    assert served(same_time) == pytest.approx(expected, rel=1e-6)
+    assert served(full[last]) == pytest.approx(expected, rel=1e-6)
     without = online.short_likelihood(row, settings, 1, 0)[-1]
     assert served(-np.inf) == pytest.approx(without, rel=1e-6) and without > expected + 1.0
+
+
+def test_daily_points_leave_the_recurring_rule_off_in_the_detector_and_the_export():
+    values = sine(400)
+    daily = pd.date_range("2026-01-01", periods=400, freq="D").to_numpy()
+    settings = dataclasses.replace(TINY, windows=(8,))
+    detector = online.OnlineDetector(settings, seed=0)
+    errors = detector.errors(values, daily)
+    off = detector.post_process(errors, values, dataclasses.replace(settings, recurring_days=0), daily)
+    np.testing.assert_array_equal(detector.post_process(errors, values, timestamps=daily), off)
+    export = OnlineExport(detector, errors, values, threshold=0.5, timestamps=daily)
+    assert export.same_time["day"] == 0
+    requests = export.requests(values, daily)
+    assert np.isfinite(export.predict(requests["values"][-1:], requests["timestamps"][-1:])["anomaly_score"]).all()
 
 
 def test_the_tail_cap_holds_the_autoencoders_recurring_errors_but_not_the_neighbour_distances_new_shapes():
@@ -356,7 +386,7 @@ def test_the_exports_surprise_applies_the_tail_cap_exactly_when_told(capped):
     export = OnlineExport.__new__(OnlineExport)  # `_surprise` needs only the settings
     export.settings = settings
     served = export._surprise(tf.constant(row[None, -1:], tf.float64), [(float(mean[1199]), float(std[1199]))],
-                              [row[:1199]], [-np.inf], capped).numpy()
+                              [row[:1199]], capped).numpy()
     expected = online.anomaly_likelihood(row, dataclasses.replace(settings, empirical_tail=capped))[-1]
     other = online.anomaly_likelihood(row, dataclasses.replace(settings, empirical_tail=not capped))[-1]
     assert served[0] == pytest.approx(expected, rel=1e-6) and abs(expected - other) > 1.0
@@ -424,7 +454,8 @@ def test_each_alert_threshold_is_its_committed_benchmarks_corpus_threshold(name)
 def test_each_presets_settings_are_its_committed_benchmarks(name):
     """A preset changed without re-running its benchmark would quote figures of another detector. (Settings
     added since a summary was written are not in it: aeOnlineMultiscale's predates `neighbour_empirical_tail`
-    and was measured with the cap on, which its preset keeps.)"""
+    and was measured with the cap on, which its preset keeps; summaries before the recurring-error rule were
+    measured without it, and their presets keep it off.)"""
     from pathlib import Path
 
     summary = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / f"anomaly_nab_{name}.json"
@@ -434,6 +465,8 @@ def test_each_presets_settings_are_its_committed_benchmarks(name):
         {key: tuple(value) if isinstance(value, list) else value for key, value in measured.items() if key in preset}
     if "neighbour_empirical_tail" not in measured:
         assert preset["neighbour_empirical_tail"]  # the rule before the setting existed
+    if "recurring_days" not in measured:
+        assert preset["recurring_days"] == 0  # measured before the recurring-error rule: kept off
 
 
 def test_the_default_detector_is_the_cheapest_within_the_seed_spread_of_the_best():
