@@ -598,8 +598,8 @@ def short_likelihood(errors: np.ndarray, settings: OnlineSettings, short_window:
     points is at most as surprising as its rank says (-log10 of the fraction of those points at or above
     it): errors that recur, like a daily edge the model cannot time, stop looking like 10-sigma events
     under the normal fit. A new largest error keeps the normal's surprise, unless (`day` > 0 points, see
-    `points_per_day`) it is within `recurring_margin` of one at the same time on a previous day
-    (`recurring_errors`): then it recurs too, and its rank caps it.
+    `points_per_day`) an error of at least 1 / (1 + `recurring_margin`) of it came at the same time on a
+    previous day (`recurring_errors`): then it recurs too, and its rank caps it.
     """
     averaged, mean, std = likelihood_fit(errors, settings, short_window)
     surprise = tail_surprise((averaged - mean[:-1]) / std[:-1])
@@ -647,14 +647,18 @@ def recurring_errors(averaged: np.ndarray, day: int, settings: OnlineSettings) -
     `day` > `recurring_points`, so every point used lies before t; `day` 0 (the rule off): all -inf."""
     if not day:
         return np.full(len(averaged), -np.inf)
-    spread = settings.recurring_points
-    around = pd.Series(averaged).rolling(2 * spread + 1, center=True, min_periods=1).max().to_numpy()
+    spread, length = settings.recurring_points, len(averaged)
+    # around[j]: the largest of averaged[j - 2 spread .. j] (the front padded), so point t's errors at
+    # t - lag +- spread are around[t - lag + spread], from t = lag - spread on
+    padded = np.concatenate([np.full(spread, np.nan), averaged])
+    around = pd.Series(padded).rolling(2 * spread + 1, center=True, min_periods=1).max().to_numpy()
     around = np.nan_to_num(around, nan=-np.inf)
-    largest = np.full(len(averaged), -np.inf)
+    largest = np.full(length, -np.inf)
     for days in range(1, settings.recurring_days + 1):
         lag = days * day
-        if lag < len(averaged):
-            largest[lag:] = np.maximum(largest[lag:], around[:-lag])
+        first = lag - spread
+        if first < length:
+            largest[first:] = np.maximum(largest[first:], around[first - lag + spread:length - lag + spread])
     return largest
 
 

@@ -11,7 +11,7 @@ Signature `serving_default`:
     timestamps (only when the detector has `time_features`): int64 `[batch, context]`, each value's
         time in seconds since 1970-01-01 00:00, the wall-clock time as the CSV writes it (UTC where it
         gives a time zone), as `data.epoch_seconds` computes it: the autoencoder sees its phase in the
-        day and the week.
+        day and the week, and the newest one places the request for the recurring-error rule (below).
     -> anomaly_score (float32, [0, 1]), is_anomaly (bool, score >= threshold), surprise (-log10 p),
        spatial_anomaly (bool), forecast (the last scale's forecast of the newest value(s)).
 
@@ -19,8 +19,10 @@ Everything the detector had learnt when it was exported is a constant of the gra
 autoencoder weights and min-max scaling, for each scale and short window the likelihood fit (mean, std)
 and the recent N-point mean errors (the empirical tail ranks a new one among them; the last
 `recurring_days` days of them also give the recurring-error rule the errors at a request's time of day on
-the previous days: the request's newest timestamp says how many steps after the last point seen it comes,
-and without timestamps it is the next point), the range of all
+the previous days: the request's newest timestamp says how many first-fit time steps after the last point
+seen it comes, so the export agrees with the detector for the next point on a regular series, but not
+across a gap or a change of step; a detector without `time_features` has no timestamps input, and its
+export applies no recurring-error rule), the range of all
 points seen (the spatial rule), and with `neighbour_window` the neighbour distance's scaling and the
 scaled windows it compares with (the last `neighbour_history` that end a window's length before the next
 point, plus max(short_windows) - 1 older ones for the points before it; float32, neighbour_window x
@@ -170,7 +172,7 @@ class OnlineExport(tf.Module):
     def _steps_after_next(self, timestamps, matrix):
         """`[batch]` int64: how many steps after the point after the last one seen each request's newest point
         comes (from its timestamp and the first fit's step; 0 without timestamps: the next point)."""
-        if timestamps is None or not self.same_time["day"]:
+        if timestamps is None or not self.same_time["day"]:  # (no timestamps: `_same_time_errors` is off)
             return tf.zeros(tf.shape(matrix)[:1], tf.int64)
         steps = tf.cast(timestamps[:, -1] - self.same_time["last_seconds"], tf.float64) / self.same_time["step"]
         return tf.cast(tf.round(steps), tf.int64) - 1
@@ -179,9 +181,10 @@ class OnlineExport(tf.Module):
         """As `online.recurring_errors` for the newest point of each request, `offset` steps after the
         next one: per short window, `[batch]` the largest of the stored averaged errors `recent` (the
         `online.recurring_span` points before the next one) at its time of day on the previous
-        `recurring_days` days +- `recurring_points` (-inf where none is stored); None when the rule is off."""
+        `recurring_days` days +- `recurring_points` (-inf where none is stored); None when the rule is off,
+        or when the signature has no timestamps to place a request by (no `time_features`)."""
         day, settings = self.same_time["day"], self.settings
-        if not day:
+        if not day or not self.periods:
             return None
         result = []
         for stored in recent:

@@ -319,7 +319,7 @@ def test_the_exports_surprise_applies_the_recurring_error_rule():
     state = detector.state(row[None], row, at=last, timestamps=stamps(len(row)))["same_time"]
     assert state["day"] == 288 and state["step"] == 300.0 and len(state["errors"][0][0]) == 2 * 288 + 3
     export = OnlineExport.__new__(OnlineExport)  # these methods need only the settings and the state
-    export.settings, export.same_time = settings, state
+    export.settings, export.same_time, export.periods = settings, state, settings.time_features
     full = online.recurring_errors(row, 288, settings)
     for steps_after_next in (0, 5, 300, -40):  # a later (or earlier) request: its own time of day
         point = last + steps_after_next
@@ -343,6 +343,28 @@ def test_the_exports_surprise_applies_the_recurring_error_rule():
     assert served(full[last]) == pytest.approx(expected, rel=1e-6)
     without = online.short_likelihood(row, settings, 1, 0)[-1]
     assert served(-np.inf) == pytest.approx(without, rel=1e-6) and without > expected + 1.0
+
+
+def test_a_served_request_is_capped_by_the_stored_error_at_its_own_time_of_day():
+    settings = dataclasses.replace(NO_NEIGHBOURS, windows=(8,), short_windows=(1,), spatial_tolerance=0.0)
+    values, times = sine(1200), stamps(1200)
+    detector = online.OnlineDetector(settings, seed=0)
+    errors = detector.errors(values, times)
+    export = OnlineExport(detector, errors, values, threshold=0.5, timestamps=times)
+    span, day = len(export.same_time["errors"][0][0]), export.same_time["day"]
+    table = np.full(span, np.nan)
+    table[span - day] = 1e3  # one day before the next point, at its time of day: an error every spike is below
+    export.same_time["errors"] = [[table]]
+    request = values[-export.context:].copy()
+    request[-1] += 500.0  # a spike: the largest error yet
+
+    def surprise(steps_after_next):  # the request's timestamps say where it comes
+        seconds = data.epoch_seconds(times[-export.context:]) + 300 * (steps_after_next + 1)
+        return float(export.predict(request[None].astype(np.float32), seconds[None])["surprise"][0])
+
+    capped = [surprise(steps) for steps in (0, 3, -3)]   # the stored error lies within +-3 points of its time
+    new = [surprise(steps) for steps in (4, -4, 400)]    # not at its time of day (400: nothing stored)
+    assert max(capped) < np.log10(1200 + 2) + 1e-6 < 4.0 < min(new)
 
 
 def test_daily_points_leave_the_recurring_rule_off_in_the_detector_and_the_export():
