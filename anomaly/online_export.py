@@ -95,7 +95,8 @@ class OnlineExport(tf.Module):
         finite = tf.reduce_all(tf.math.is_finite(matrix), axis=[1, 2])
         safe = tf.where(tf.math.is_finite(matrix), matrix, tf.zeros_like(matrix))
         surprises = []
-        offset = self._steps_after_next(timestamps, matrix)
+        # the recurring-error rule places each request by its newest timestamp (none in the signature: off)
+        offset = self._steps_after_next(timestamps) if timestamps is not None and self.same_time["day"] else None
         for model, (minimum, maximum), fits, histories, recent, window in zip(
                 self.models, self.scalings, self.likelihood, self.history, self.same_time["errors"], settings.windows):
             scaled = tf.concat([(safe - tf.constant(minimum, tf.float32)) / tf.constant(maximum - minimum, tf.float32),
@@ -169,36 +170,32 @@ class OnlineExport(tf.Module):
             short_surprises.append(tf.where(known > 0, surprise, tf.zeros_like(surprise)))
         return tf.reduce_mean(tf.stack(short_surprises, axis=1), axis=1)
 
-    def _steps_after_next(self, timestamps, matrix):
+    def _steps_after_next(self, timestamps):
         """`[batch]` int64: how many steps after the point after the last one seen each request's newest point
-        comes (from its timestamp and the first fit's step; 0 without timestamps: the next point)."""
-        if timestamps is None or not self.same_time["day"]:  # (no timestamps: `_same_time_errors` is off)
-            return tf.zeros(tf.shape(matrix)[:1], tf.int64)
+        comes (its timestamp against the last point's, in first-fit steps)."""
         steps = tf.cast(timestamps[:, -1] - self.same_time["last_seconds"], tf.float64) / self.same_time["step"]
         return tf.cast(tf.round(steps), tf.int64) - 1
 
     def _same_time_errors(self, recent, offset):
-        """As `online.recurring_errors` for the newest point of each request, `offset` steps after the
-        next one: per short window, `[batch]` the largest of the stored averaged errors `recent` (the
+        """As `online.recurring_errors` for the newest point of each request, `offset` (`[batch]`) steps after
+        the next one: per short window, `[batch]` the largest of the stored averaged errors `recent` (the
         `online.recurring_span` points before the next one) at its time of day on the previous
-        `recurring_days` days +- `recurring_points` (-inf where none is stored); None when the rule is off,
-        or when the signature has no timestamps to place a request by (no `time_features`)."""
-        day, settings = self.same_time["day"], self.settings
-        if not day or not self.periods:
+        `recurring_days` days +- `recurring_points` (-inf where none is stored); None when `offset` is None
+        (the rule off, or no timestamps to place a request by)."""
+        if offset is None:
             return None
+        day, settings = self.same_time["day"], self.settings
+        # every (day, point) position before the next one that the rule looks at, as one gather per row
+        shifts = np.array([-days * day + shift for days in range(1, settings.recurring_days + 1)
+                           for shift in range(-settings.recurring_points, settings.recurring_points + 1)])
         result = []
         for stored in recent:
             span = len(stored)
-            table = tf.constant(np.nan_to_num(stored, nan=-np.inf), tf.float64)
-            none = tf.fill(tf.shape(offset), tf.constant(-np.inf, tf.float64))
-            candidates = []
-            for days in range(1, settings.recurring_days + 1):
-                for shift in range(-settings.recurring_points, settings.recurring_points + 1):
-                    index = span + offset - days * day + shift   # into `stored`; span is the next point
-                    inside = (index >= 0) & (index < span)
-                    found = tf.gather(table, tf.clip_by_value(index, 0, span - 1))
-                    candidates.append(tf.where(inside, found, none))
-            result.append(tf.reduce_max(tf.stack(candidates, axis=1), axis=1))
+            index = span + offset[:, None] + tf.constant(shifts, tf.int64)[None, :]   # [batch, positions]
+            found = tf.gather(tf.constant(np.nan_to_num(stored, nan=-np.inf), tf.float64),
+                              tf.clip_by_value(index, 0, span - 1))
+            inside = (index >= 0) & (index < span)
+            result.append(tf.reduce_max(tf.where(inside, found, tf.constant(-np.inf, tf.float64)), axis=1))
         return result
 
     def _neighbour_distances(self, safe):

@@ -319,7 +319,7 @@ def test_the_exports_surprise_applies_the_recurring_error_rule():
     state = detector.state(row[None], row, at=last, timestamps=stamps(len(row)))["same_time"]
     assert state["day"] == 288 and state["step"] == 300.0 and len(state["errors"][0][0]) == 2 * 288 + 3
     export = OnlineExport.__new__(OnlineExport)  # these methods need only the settings and the state
-    export.settings, export.same_time, export.periods = settings, state, settings.time_features
+    export.settings, export.same_time = settings, state
     full = online.recurring_errors(row, 288, settings)
     for steps_after_next in (0, 5, 300, -40):  # a later (or earlier) request: its own time of day
         point = last + steps_after_next
@@ -331,8 +331,7 @@ def test_the_exports_surprise_applies_the_recurring_error_rule():
         if steps_after_next == 0:
             assert expected == pytest.approx(full[last]) == pytest.approx(row[edges[-2]])
     # A request's timestamp says how far after the next point it comes.
-    offsets = export._steps_after_next(tf.constant(data.epoch_seconds(stamps(last + 10)[None, [-10, -1]])),
-                                       tf.zeros([1, 2, 1]))
+    offsets = export._steps_after_next(tf.constant(data.epoch_seconds(stamps(last + 10)[None, [-10, -1]])))
     assert offsets.numpy().tolist() == [9]
 
     def served(recurring):
